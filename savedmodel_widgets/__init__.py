@@ -1,0 +1,66 @@
+"""savedmodel_widgets: turn models in a notebook into servable TensorFlow SavedModels.
+
+``import savedmodel_widgets`` does not import TensorFlow, pandas or ipywidgets;
+each is imported by the functions that need it.
+
+Examples
+--------
+>>> import savedmodel_widgets as smw                   # doctest: +SKIP
+>>> smw.inspect("export/1")                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import errors
+from .savedmodel import (
+    CheckResult,
+    FileEntry,
+    MetaGraph,
+    SavedModelInfo,
+    Signature,
+    TensorInfo,
+    VariableInfo,
+    check,
+    read_saved_model,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckResult",
+    "FileEntry",
+    "MetaGraph",
+    "SavedModelInfo",
+    "Signature",
+    "TensorInfo",
+    "VariableInfo",
+    "check",
+    "errors",
+    "inspect",
+    "read_saved_model",
+]
+
+
+def inspect(path: str | os.PathLike[str], version: int | None = None) -> SavedModelInfo:
+    """Read a SavedModel for display in a notebook.
+
+    The returned object renders itself as a collapsible directory tree, the
+    signature table and the serving checks for TF Serving and EAS, so a cell
+    that ends with ``inspect("export/1")`` shows all of it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The SavedModel directory, its ``saved_model.pb``, or a parent holding
+        numeric version directories (the highest is shown).
+    version : int, optional
+        The version directory to show under a versioned parent.
+
+    Returns
+    -------
+    SavedModelInfo
+        The same as :func:`read_saved_model` returns.
+    """
+    return read_saved_model(path, version)

@@ -1,0 +1,110 @@
+"""Read the index of a TensorFlow checkpoint (``variables/variables.index``).
+
+A checkpoint index is a LevelDB-style sorted table: data blocks of
+prefix-compressed ``key -> BundleEntryProto`` records, an index block that
+points at them, and a 48-byte footer. TensorFlow writes it uncompressed. The
+empty key holds the ``BundleHeaderProto``; every other key is a saved tensor.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from ._schema import message_class
+
+FOOTER_SIZE = 48
+TABLE_MAGIC = 0xDB4775248B80FB57
+BLOCK_TRAILER_SIZE = 5
+NO_COMPRESSION = 0
+
+
+class BundleFormatError(ValueError):
+    """The bytes are not a readable checkpoint index."""
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise BundleFormatError("truncated varint")
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, position
+        shift += 7
+
+
+def _block(data: bytes, offset: int, size: int) -> bytes:
+    end = offset + size
+    if end + BLOCK_TRAILER_SIZE > len(data) - FOOTER_SIZE:
+        raise BundleFormatError("block handle points past the end of the table")
+    if data[end] != NO_COMPRESSION:
+        raise BundleFormatError(f"compressed block (type {data[end]}) is not supported")
+    return data[offset:end]
+
+
+def _block_entries(block: bytes) -> Iterator[tuple[bytes, bytes]]:
+    if len(block) < 4:
+        raise BundleFormatError("block too short")
+    (num_restarts,) = struct.unpack_from("<I", block, len(block) - 4)
+    limit = len(block) - 4 - 4 * num_restarts
+    if limit < 0:
+        raise BundleFormatError("bad restart count")
+    position, key = 0, b""
+    while position < limit:
+        shared, position = _varint(block, position)
+        unshared, position = _varint(block, position)
+        value_length, position = _varint(block, position)
+        if shared > len(key) or position + unshared + value_length > limit:
+            raise BundleFormatError("entry runs past its block")
+        key = key[:shared] + block[position : position + unshared]
+        position += unshared
+        yield key, block[position : position + value_length]
+        position += value_length
+
+
+def _handle(value: bytes, position: int = 0) -> tuple[int, int, int]:
+    offset, position = _varint(value, position)
+    size, position = _varint(value, position)
+    return offset, size, position
+
+
+def read_bundle_index(data: bytes) -> list[tuple[str, object]]:
+    """Parse a checkpoint index into ``[(key, BundleEntryProto), ...]``.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole content of a ``.index`` file.
+
+    Returns
+    -------
+    list of (str, message)
+        Every tensor entry in key order; the header entry (empty key) is left out.
+
+    Raises
+    ------
+    BundleFormatError
+        When the bytes are not a complete, uncompressed checkpoint index.
+    """
+    if len(data) < FOOTER_SIZE:
+        raise BundleFormatError("file shorter than a table footer")
+    footer = data[-FOOTER_SIZE:]
+    (magic,) = struct.unpack_from("<Q", footer, FOOTER_SIZE - 8)
+    if magic != TABLE_MAGIC:
+        raise BundleFormatError("no table magic number at the end of the file")
+    _, _, position = _handle(footer)
+    index_offset, index_size, _ = _handle(footer, position)
+    entry_class = message_class("BundleEntryProto")
+    entries = []
+    for _, handle in _block_entries(_block(data, index_offset, index_size)):
+        offset, size, _ = _handle(handle)
+        for key, value in _block_entries(_block(data, offset, size)):
+            if not key:
+                continue
+            entry = entry_class()
+            entry.ParseFromString(value)
+            entries.append((key.decode("utf-8"), entry))
+    return entries

@@ -1,0 +1,378 @@
+"""The subset of TensorFlow's SavedModel schema that the reader needs.
+
+The messages below are declared in ``.proto`` syntax with the field numbers of
+TensorFlow's own files (``saved_model.proto``, ``meta_graph.proto``,
+``graph.proto``, ``node_def.proto``, ``function.proto``, ``op_def.proto``,
+``tensor_shape.proto``, ``types.proto``, ``struct.proto``,
+``saved_object_graph.proto``, ``trackable_object_graph.proto`` and
+``tensor_bundle.proto``). Only the fields the reader uses are declared: the
+protobuf runtime skips every other field when it parses binary data, and the
+text parser is told to skip them too. A small compiler turns the declarations
+into descriptors in a private pool, so nothing clashes with TensorFlow's own
+generated modules when both are imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+PACKAGE = "tensorflow"
+
+SCHEMA = """
+enum DataType {
+  DT_INVALID = 0; DT_FLOAT = 1; DT_DOUBLE = 2; DT_INT32 = 3; DT_UINT8 = 4;
+  DT_INT16 = 5; DT_INT8 = 6; DT_STRING = 7; DT_COMPLEX64 = 8; DT_INT64 = 9;
+  DT_BOOL = 10; DT_QINT8 = 11; DT_QUINT8 = 12; DT_QINT32 = 13; DT_BFLOAT16 = 14;
+  DT_QINT16 = 15; DT_QUINT16 = 16; DT_UINT16 = 17; DT_COMPLEX128 = 18;
+  DT_HALF = 19; DT_RESOURCE = 20; DT_VARIANT = 21; DT_UINT32 = 22; DT_UINT64 = 23;
+  DT_FLOAT8_E5M2 = 24; DT_FLOAT8_E4M3FN = 25; DT_FLOAT8_E4M3FNUZ = 26;
+  DT_FLOAT8_E4M3B11FNUZ = 27; DT_FLOAT8_E5M2FNUZ = 28; DT_INT4 = 29; DT_UINT4 = 30;
+  DT_INT2 = 31; DT_UINT2 = 32; DT_FLOAT4_E2M1FN = 33;
+  DT_FLOAT_REF = 101; DT_DOUBLE_REF = 102; DT_INT32_REF = 103; DT_UINT8_REF = 104;
+  DT_INT16_REF = 105; DT_INT8_REF = 106; DT_STRING_REF = 107; DT_COMPLEX64_REF = 108;
+  DT_INT64_REF = 109; DT_BOOL_REF = 110; DT_QINT8_REF = 111; DT_QUINT8_REF = 112;
+  DT_QINT32_REF = 113; DT_BFLOAT16_REF = 114; DT_QINT16_REF = 115;
+  DT_QUINT16_REF = 116; DT_UINT16_REF = 117; DT_COMPLEX128_REF = 118;
+  DT_HALF_REF = 119; DT_RESOURCE_REF = 120; DT_VARIANT_REF = 121;
+  DT_UINT32_REF = 122; DT_UINT64_REF = 123; DT_FLOAT8_E5M2_REF = 124;
+  DT_FLOAT8_E4M3FN_REF = 125; DT_FLOAT8_E4M3FNUZ_REF = 126;
+  DT_FLOAT8_E4M3B11FNUZ_REF = 127; DT_FLOAT8_E5M2FNUZ_REF = 128;
+  DT_INT4_REF = 129; DT_UINT4_REF = 130; DT_INT2_REF = 131; DT_UINT2_REF = 132;
+  DT_FLOAT4_E2M1FN_REF = 133;
+}
+
+message TensorShapeProto {
+  message Dim {
+    int64 size = 1;
+    string name = 2;
+  }
+  repeated Dim dim = 2;
+  bool unknown_rank = 3;
+}
+
+message TypeSpecProto {
+  enum TypeSpecClass {
+    UNKNOWN = 0; SPARSE_TENSOR_SPEC = 1; INDEXED_SLICES_SPEC = 2;
+    RAGGED_TENSOR_SPEC = 3; TENSOR_ARRAY_SPEC = 4; DATA_DATASET_SPEC = 5;
+    DATA_ITERATOR_SPEC = 6; OPTIONAL_SPEC = 7; PER_REPLICA_SPEC = 8;
+    VARIABLE_SPEC = 9; ROW_PARTITION_SPEC = 10; REGISTERED_TYPE_SPEC = 12;
+    EXTENSION_TYPE_SPEC = 13;
+  }
+  TypeSpecClass type_spec_class = 1;
+  string type_spec_class_name = 3;
+  int32 num_flat_components = 4;
+}
+
+message TensorInfo {
+  message CooSparse {
+    string values_tensor_name = 1;
+    string indices_tensor_name = 2;
+    string dense_shape_tensor_name = 3;
+  }
+  message CompositeTensor {
+    TypeSpecProto type_spec = 1;
+    repeated TensorInfo components = 2;
+  }
+  oneof encoding {
+    string name = 1;
+    CooSparse coo_sparse = 4;
+    CompositeTensor composite_tensor = 5;
+  }
+  DataType dtype = 2;
+  TensorShapeProto tensor_shape = 3;
+}
+
+message SignatureDef {
+  map<string, TensorInfo> inputs = 1;
+  map<string, TensorInfo> outputs = 2;
+  string method_name = 3;
+}
+
+message AssetFileDef {
+  TensorInfo tensor_info = 1;
+  string filename = 2;
+}
+
+message NodeDef {
+  string name = 1;
+  string op = 2;
+}
+
+message OpDef {
+  string name = 1;
+}
+
+message FunctionDef {
+  OpDef signature = 1;
+  repeated NodeDef node_def = 3;
+}
+
+message FunctionDefLibrary {
+  repeated FunctionDef function = 1;
+}
+
+message GraphDef {
+  repeated NodeDef node = 1;
+  FunctionDefLibrary library = 2;
+}
+
+message SaverDef {
+  string filename_tensor_name = 1;
+}
+
+message TrackableObjectGraph {
+  message TrackableObject {
+    message ObjectReference {
+      int32 node_id = 1;
+      string local_name = 2;
+    }
+  }
+}
+
+message SavedVariable {
+  DataType dtype = 1;
+  TensorShapeProto shape = 2;
+  bool trainable = 3;
+  string name = 6;
+}
+
+message SavedObject {
+  repeated TrackableObjectGraph.TrackableObject.ObjectReference children = 1;
+  oneof kind {
+    SavedVariable variable = 7;
+  }
+}
+
+message SavedObjectGraph {
+  repeated SavedObject nodes = 1;
+}
+
+message MetaGraphDef {
+  message MetaInfoDef {
+    string meta_graph_version = 1;
+    repeated string tags = 4;
+    string tensorflow_version = 5;
+    string tensorflow_git_version = 6;
+  }
+  MetaInfoDef meta_info_def = 1;
+  GraphDef graph_def = 2;
+  SaverDef saver_def = 3;
+  map<string, SignatureDef> signature_def = 5;
+  repeated AssetFileDef asset_file_def = 6;
+  SavedObjectGraph object_graph_def = 7;
+}
+
+message SavedModel {
+  int64 saved_model_schema_version = 1;
+  repeated MetaGraphDef meta_graphs = 2;
+}
+
+message BundleHeaderProto {
+  int32 num_shards = 1;
+}
+
+message BundleEntryProto {
+  DataType dtype = 1;
+  TensorShapeProto shape = 2;
+  int32 shard_id = 3;
+  int64 offset = 4;
+  int64 size = 5;
+}
+"""
+
+_SCALAR_TYPES = {
+    "double": 1,
+    "float": 2,
+    "int64": 3,
+    "uint64": 4,
+    "int32": 5,
+    "fixed64": 6,
+    "fixed32": 7,
+    "bool": 8,
+    "string": 9,
+    "bytes": 12,
+    "uint32": 13,
+    "sfixed32": 15,
+    "sfixed64": 16,
+    "sint32": 17,
+    "sint64": 18,
+}
+_TYPE_MESSAGE = 11
+_TYPE_ENUM = 14
+_LABEL_OPTIONAL = 1
+_LABEL_REPEATED = 3
+
+_TOKEN = re.compile(r"//[^\n]*|<|>|[{};=,]|[A-Za-z_][\w.]*|\d+")
+
+
+class _Compiler:
+    """Turn the ``.proto`` subset above into a ``FileDescriptorProto``."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = [t for t in _TOKEN.findall(text) if not t.startswith("//")]
+        self.position = 0
+        self.enums: set[str] = set()
+        self.messages: set[str] = set()
+        self.pending: list[tuple[Any, str, str]] = []
+
+    def next(self, expected: str | None = None) -> str:
+        token = self.tokens[self.position]
+        self.position += 1
+        if expected is not None and token != expected:
+            raise SyntaxError(f"schema: expected {expected!r}, found {token!r}")
+        return token
+
+    def peek(self) -> str:
+        return self.tokens[self.position]
+
+    def compile(self) -> Any:
+        from google.protobuf import descriptor_pb2
+
+        file = descriptor_pb2.FileDescriptorProto(
+            name="savedmodel_widgets/savedmodel_subset.proto",
+            package=PACKAGE,
+            syntax="proto3",
+        )
+        while self.position < len(self.tokens):
+            keyword = self.next()
+            if keyword == "message":
+                self.message(file.message_type.add(), PACKAGE)
+            elif keyword == "enum":
+                self.enum(file.enum_type.add(), PACKAGE)
+            else:
+                raise SyntaxError(f"schema: unexpected {keyword!r}")
+        for field, scope, type_name in self.pending:
+            self.resolve(field, scope, type_name)
+        return file
+
+    def enum(self, enum: Any, scope: str) -> None:
+        enum.name = self.next()
+        self.enums.add(f"{scope}.{enum.name}")
+        self.next("{")
+        while self.peek() != "}":
+            value = enum.value.add(name=self.next())
+            self.next("=")
+            value.number = int(self.next())
+            self.next(";")
+        self.next("}")
+
+    def message(self, message: Any, scope: str) -> None:
+        message.name = self.next()
+        full_name = f"{scope}.{message.name}"
+        self.messages.add(full_name)
+        self.next("{")
+        self.body(message, full_name, oneof_index=None)
+        self.next("}")
+
+    def body(self, message: Any, full_name: str, oneof_index: int | None) -> None:
+        while self.peek() != "}":
+            token = self.next()
+            if token == "message":
+                self.message(message.nested_type.add(), full_name)
+            elif token == "enum":
+                self.enum(message.enum_type.add(), full_name)
+            elif token == "oneof":
+                message.oneof_decl.add(name=self.next())
+                self.next("{")
+                self.body(message, full_name, len(message.oneof_decl) - 1)
+                self.next("}")
+            elif token == "map":
+                self.map_field(message, full_name)
+            else:
+                self.field(message, full_name, token, oneof_index)
+
+    def field(
+        self, message: Any, scope: str, token: str, oneof_index: int | None
+    ) -> None:
+        label = _LABEL_OPTIONAL
+        if token == "repeated":
+            label, token = _LABEL_REPEATED, self.next()
+        field = message.field.add(name=self.next(), label=label)
+        self.next("=")
+        field.number = int(self.next())
+        self.next(";")
+        if oneof_index is not None:
+            field.oneof_index = oneof_index
+        self.set_type(field, token, scope)
+
+    def map_field(self, message: Any, scope: str) -> None:
+        self.next("<")
+        key_type = self.next()
+        self.next(",")
+        value_type = self.next()
+        self.next(">")
+        name = self.next()
+        self.next("=")
+        number = int(self.next())
+        self.next(";")
+        entry_name = "".join(part.capitalize() for part in name.split("_")) + "Entry"
+        entry = message.nested_type.add(name=entry_name)
+        entry.options.map_entry = True
+        entry_scope = f"{scope}.{entry_name}"
+        self.messages.add(entry_scope)
+        for field_name, field_number, field_type in (
+            ("key", 1, key_type),
+            ("value", 2, value_type),
+        ):
+            field = entry.field.add(
+                name=field_name, number=field_number, label=_LABEL_OPTIONAL
+            )
+            self.set_type(field, field_type, entry_scope)
+        message.field.add(
+            name=name,
+            number=number,
+            label=_LABEL_REPEATED,
+            type=_TYPE_MESSAGE,
+            type_name=f".{entry_scope}",
+        )
+
+    def set_type(self, field: Any, type_name: str, scope: str) -> None:
+        if type_name in _SCALAR_TYPES:
+            field.type = _SCALAR_TYPES[type_name]
+        else:
+            self.pending.append((field, scope, type_name))
+
+    def resolve(self, field: Any, scope: str, type_name: str) -> None:
+        parts = scope.split(".")
+        while parts:
+            candidate = ".".join([*parts, type_name])
+            if candidate in self.messages or candidate in self.enums:
+                field.type = _TYPE_ENUM if candidate in self.enums else _TYPE_MESSAGE
+                field.type_name = f".{candidate}"
+                return
+            parts.pop()
+        raise SyntaxError(f"schema: unknown type {type_name!r} in {scope}")
+
+
+@functools.cache
+def message_class(name: str) -> Any:
+    """Return the protobuf message class for a message of the schema subset.
+
+    Parameters
+    ----------
+    name : str
+        The message's name inside the ``tensorflow`` package, e.g.
+        ``"SavedModel"`` or ``"MetaGraphDef.MetaInfoDef"``.
+    """
+    from google.protobuf import message_factory
+
+    return message_factory.GetMessageClass(
+        _pool().FindMessageTypeByName(f"{PACKAGE}.{name}")
+    )
+
+
+@functools.cache
+def _pool() -> Any:
+    from google.protobuf import descriptor_pool
+
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(_Compiler(SCHEMA).compile())
+    return pool
+
+
+def enum_names(enum_name: str) -> dict[int, str]:
+    """Return ``{number: name}`` for an enum of the schema subset (e.g. ``"DataType"``)."""
+    enum = _pool().FindEnumTypeByName(f"{PACKAGE}.{enum_name}")
+    return {value.number: value.name for value in enum.values}

@@ -1,0 +1,339 @@
+"""Serving-readiness checks: will TF Serving or EAS accept this SavedModel?"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from .dtypes import EAS_SENDABLE, JSON_SENDABLE
+from .info import (
+    DEFAULT_SIGNATURE,
+    PREDICT_METHOD,
+    SERVE_TAG,
+    SavedModelInfo,
+    Signature,
+    TensorInfo,
+)
+
+Target = Literal["tfserving", "eas"]
+Level = Literal["error", "warning", "info"]
+
+TARGETS: dict[str, str] = {"tfserving": "TF Serving", "eas": "EAS"}
+"""The serving systems checked for, with their display names."""
+
+LEVELS: tuple[Level, ...] = ("error", "warning", "info")
+
+TF_SERVING_METHODS = frozenset(
+    {PREDICT_METHOD, "tensorflow/serving/classify", "tensorflow/serving/regress"}
+)
+
+GENERATED_ALIAS = re.compile(
+    r"(keras_tensor|input_layer)(_\d+)?|(output|input|inputs|args)_\d+|inputs"
+)
+"""Aliases that exporters make up when the user named nothing."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One finding of a serving-readiness check.
+
+    Attributes
+    ----------
+    level : {"error", "warning", "info"}
+        ``error``: the server refuses the model or no client can call it;
+        ``warning``: it serves, but clients will stumble; ``info``: worth knowing.
+    code : str
+        A stable identifier, e.g. ``no-serve-tag`` or ``generated-alias``.
+    message : str
+        What is wrong, naming the signature, alias and value.
+    fix : str
+        What to do about it.
+    target : {"tfserving", "eas"}
+        The serving system the check was made for.
+    signature : str
+        The signature concerned, or empty.
+    """
+
+    level: Level
+    code: str
+    message: str
+    fix: str
+    target: Target
+    signature: str = ""
+
+
+def check(
+    info: SavedModelInfo | str | os.PathLike[str], target: Target = "tfserving"
+) -> list[CheckResult]:
+    """Check whether a serving system will accept a SavedModel.
+
+    Parameters
+    ----------
+    info : SavedModelInfo or path
+        A model read with :func:`read_saved_model`, or a path to read.
+    target : {"tfserving", "eas"}
+        TensorFlow Serving, or Alibaba PAI-EAS's TensorFlow processor.
+
+    Returns
+    -------
+    list of CheckResult
+        Errors first, then warnings, then notes; empty when nothing was found.
+
+    Raises
+    ------
+    ValueError
+        For an unknown target.
+    """
+    if target not in TARGETS:
+        raise ValueError(
+            f"Unknown target {target!r}; choose one of: {', '.join(TARGETS)}."
+        )
+    if not isinstance(info, SavedModelInfo):
+        from .reader import read_saved_model
+
+        info = read_saved_model(info)
+    results = [
+        CheckResult(level, code, message, fix, target, signature)
+        for level, code, message, fix, signature in _findings(info, target)
+    ]
+    return sorted(results, key=lambda result: LEVELS.index(result.level))
+
+
+class Finding(NamedTuple):
+    """A check's finding before the target is attached."""
+
+    level: Level
+    code: str
+    message: str
+    fix: str
+    signature: str = ""
+
+
+def _findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
+    server = TARGETS[target]
+    yield from _meta_graph_findings(info, server)
+    yield from _file_findings(info, target)
+    signatures = info.signatures
+    if signatures and DEFAULT_SIGNATURE not in {s.name for s in signatures}:
+        names = ", ".join(repr(s.name) for s in signatures)
+        consequence = (
+            "requests that do not name a signature fail"
+            if target == "tfserving"
+            else "every EAS request must set signature_name"
+        )
+        yield Finding(
+            level="warning",
+            code="no-serving-default",
+            message=(
+                f"There is no {DEFAULT_SIGNATURE!r} signature, so {consequence}; clients must "
+                f"send one of: {names}."
+            ),
+            fix=(
+                f"Tell the clients the signature name, or export the main signature as "
+                f"{DEFAULT_SIGNATURE!r}."
+            ),
+        )
+    for signature in signatures:
+        yield from _signature_findings(signature, target)
+
+
+def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]:
+    if info.serving_meta_graph is None:
+        tags = [list(mg.tags) for mg in info.meta_graphs]
+        yield Finding(
+            level="error",
+            code="no-serve-tag",
+            message=(
+                f"No meta graph is tagged {SERVE_TAG!r} (tags found: {tags}); {server} loads the "
+                f"{SERVE_TAG!r} meta graph."
+            ),
+            fix="Export with tags=['serve'] (tf.saved_model.SERVING).",
+        )
+    if not info.signatures:
+        yield Finding(
+            level="error",
+            code="no-signatures",
+            message=f"The meta graph has no signatures: {server} has nothing to call.",
+            fix=(
+                "Export with signatures= (tf.saved_model.save) or signature_def_map= (the TF1 "
+                "builder), naming the input and output tensors."
+            ),
+        )
+
+
+def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
+    if info.variables_error:
+        yield Finding(
+            level="error",
+            code="variables-unreadable",
+            message=info.variables_error,
+            fix="Export the model again; copy all of variables/ when moving it.",
+        )
+    elif any(mg.has_variables for mg in info.meta_graphs) and not info.variables:
+        where = "is empty" if info.has_variables_dir else "is missing"
+        yield Finding(
+            level="error",
+            code="variables-missing",
+            message=(
+                f"The graph reads variables but variables/ {where}: the server cannot restore "
+                "the weights."
+            ),
+            fix="Export the model again, keeping variables/ beside saved_model.pb.",
+        )
+    present = {entry.path for entry in info.files}
+    for meta_graph in info.meta_graphs:
+        for name in meta_graph.asset_files:
+            if f"assets/{name}" not in present:
+                yield Finding(
+                    level="error",
+                    code="asset-missing",
+                    message=f"The graph needs assets/{name}, which is not there.",
+                    fix="Export the model again, keeping assets/ beside saved_model.pb.",
+                )
+    if info.format == "pbtxt":
+        yield Finding(
+            level="info",
+            code="text-format",
+            message="saved_model.pbtxt is the text format: larger and slower to load than saved_model.pb.",
+            fix="Export without as_text=True for the binary format.",
+        )
+    if target == "tfserving" and info.version is None:
+        yield Finding(
+            level="info",
+            code="no-version-directory",
+            message=(
+                "TF Serving loads <model_base_path>/<version>/saved_model.pb; this SavedModel is not "
+                "in a numeric version directory."
+            ),
+            fix="Export into a numeric sub-directory of the model's base path, e.g. my_model/1/.",
+        )
+
+
+def _signature_findings(signature: Signature, target: Target) -> Iterator[Finding]:
+    name = signature.name
+    method = signature.method_name or "<empty>"
+    if target == "eas" and signature.method_name != PREDICT_METHOD:
+        yield Finding(
+            level="error",
+            code="method-not-predict",
+            message=f"Signature {name!r} has method {method}; EAS serves {PREDICT_METHOD} only.",
+            fix=(
+                "Build it with tf.compat.v1.saved_model.predict_signature_def or method_name="
+                "tf.saved_model.PREDICT_METHOD_NAME."
+            ),
+            signature=name,
+        )
+    elif target == "tfserving" and signature.method_name not in TF_SERVING_METHODS:
+        yield Finding(
+            level="error",
+            code="unknown-method",
+            message=(
+                f"Signature {name!r} has method {method}; TF Serving knows predict, classify and "
+                "regress."
+            ),
+            fix=f"Build it with method_name={PREDICT_METHOD!r}.",
+            signature=name,
+        )
+    if not signature.outputs:
+        yield Finding(
+            level="error",
+            code="no-outputs",
+            message=f"Signature {name!r} has no outputs: a request would return nothing.",
+            fix="Export the signature with at least one output tensor.",
+            signature=name,
+        )
+    if not signature.inputs:
+        yield Finding(
+            level="warning",
+            code="no-inputs",
+            message=f"Signature {name!r} has no inputs: it returns the same thing for every request.",
+            fix="Export the signature with the tensors a client must send as inputs.",
+            signature=name,
+        )
+    for direction, tensors in (
+        ("input", signature.inputs),
+        ("output", signature.outputs),
+    ):
+        for tensor in tensors:
+            yield from _tensor_findings(name, direction, tensor, target)
+
+
+def _tensor_findings(
+    signature: str, direction: str, tensor: TensorInfo, target: Target
+) -> Iterator[Finding]:
+    what = f"{direction} {tensor.alias!r} of signature {signature!r}"
+    if GENERATED_ALIAS.fullmatch(tensor.alias):
+        yield Finding(
+            level="warning",
+            code="generated-alias",
+            message=(
+                f"The {what} has a generated name; clients must use {tensor.alias!r}, which says "
+                "nothing about the data."
+            ),
+            fix=(
+                "Name it: keras.Input(name='image'), return a dict such as {'scores': y} from the "
+                "serving function, or choose the aliases when exporting with savedmodel_widgets."
+            ),
+            signature=signature,
+        )
+    if tensor.encoding != "dense":
+        kind = "sparse" if tensor.is_sparse else f"composite ({tensor.composite_type})"
+        level, limit = (
+            ("error", "EAS requests carry dense arrays only")
+            if target == "eas"
+            else (
+                "warning",
+                "TF Serving's REST API and most clients send dense tensors only",
+            )
+        )
+        yield Finding(
+            level=level,
+            code="non-dense-tensor",
+            message=f"The {what} is a {kind} tensor; {limit}.",
+            fix=(
+                "Export a signature whose tensors are dense (e.g. tf.sparse.to_dense, "
+                "RaggedTensor.to_tensor in the serving function)."
+            ),
+            signature=signature,
+        )
+        return
+    sendable = EAS_SENDABLE if target == "eas" else JSON_SENDABLE
+    if tensor.dtype not in sendable:
+        yield Finding(
+            level="error",
+            code="unsupported-dtype",
+            message=(
+                f"The {what} has dtype {tensor.dtype}, which a {TARGETS[target]} client cannot "
+                f"{'send' if direction == 'input' else 'receive'}."
+            ),
+            fix=f"Cast it in the serving function to one of: {', '.join(sorted(sendable))}.",
+            signature=signature,
+        )
+    if tensor.shape is None:
+        yield Finding(
+            level="warning",
+            code="unknown-rank",
+            message=(
+                f"The {what} has unknown rank: clients cannot tell what shape to send and the "
+                "server cannot validate requests."
+            ),
+            fix="Give it a shape with an unknown batch dimension, e.g. tf.TensorSpec([None, 4]).",
+            signature=signature,
+        )
+    elif direction == "input" and tensor.shape and tensor.shape[0] is not None:
+        yield Finding(
+            level="warning",
+            code="fixed-batch-dimension",
+            message=(
+                f"The {what} has shape {tensor.shape_text}: the first (batch) dimension is fixed, "
+                f"so every request must hold exactly {tensor.shape[0]} row(s)."
+            ),
+            fix=(
+                "Export with the batch dimension unknown: tf.TensorSpec([None, ...]) or "
+                "keras.Input(shape=...) without batch_size."
+            ),
+            signature=signature,
+        )

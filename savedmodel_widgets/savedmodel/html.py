@@ -1,0 +1,194 @@
+"""HTML rendering of a SavedModel for notebooks.
+
+Plain HTML with nested ``<details>`` elements: it collapses and expands in
+JupyterLab and in static notebook viewers alike, with no JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from .checks import TARGETS, CheckResult, check
+from .info import MetaGraph, SavedModelInfo, Signature, format_shape
+from .text import children_by_parent, format_bytes, variable_key_note
+
+LEVEL_COLORS = {"error": "#b00020", "warning": "#b26a00", "info": "#1a5fb4"}
+MAX_OPS_SHOWN = 40
+
+_TABLE_STYLE = "border-collapse:collapse;font-size:0.9em;margin:0.3em 0"
+_CELL_STYLE = "border:1px solid #ccc;padding:2px 6px;text-align:left"
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A bordered HTML table; every cell is escaped."""
+    head = "".join(f'<th style="{_CELL_STYLE}">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td style="{_CELL_STYLE}">{escape(str(c))}</td>' for c in row)
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def details(summary: str, body: str, is_open: bool = False) -> str:
+    """A collapsible section; ``summary`` is HTML."""
+    return f"<details{' open' if is_open else ''}><summary>{summary}</summary>{body}</details>"
+
+
+def render_file_tree(info: SavedModelInfo) -> str:
+    """The directory tree as nested ``<details>``, directories open."""
+    groups = children_by_parent(info.files)
+
+    def render(parent: str) -> str:
+        items = []
+        for entry in groups.get(parent, []):
+            name = f"{entry.name}/" if entry.is_dir else entry.name
+            label = (
+                f"<code>{escape(name)}</code> <small>{format_bytes(entry.size)}</small>"
+            )
+            if entry.is_dir:
+                items.append(
+                    details(
+                        label, render(entry.path) or "<div><em>empty</em></div>", True
+                    )
+                )
+            else:
+                items.append(f"<div>{label}</div>")
+        return f'<div style="margin-left:1.2em">{"".join(items)}</div>' if items else ""
+
+    title = f"<code>{escape(info.path)}</code> <small>{format_bytes(info.total_bytes)}</small>"
+    return details(title, render(""), True)
+
+
+def render_signature(signature: Signature) -> str:
+    """One signature: its method and a table of inputs and outputs."""
+    rows = [
+        (
+            direction,
+            t.alias,
+            t.dtype,
+            t.shape_text,
+            t.name or f"<{t.encoding}>",
+            t.encoding,
+        )
+        for direction, tensors in (
+            ("input", signature.inputs),
+            ("output", signature.outputs),
+        )
+        for t in tensors
+    ]
+    summary = (
+        f"signature <b>{escape(signature.name)}</b> "
+        f"<small>{escape(signature.method_name or '<no method>')}</small>"
+    )
+    table = html_table(
+        ("direction", "alias", "dtype", "shape", "tensor", "encoding"), rows
+    )
+    return details(summary, table, True)
+
+
+def render_meta_graph(meta_graph: MetaGraph) -> str:
+    """A meta graph: its signatures, then its op summary (collapsed)."""
+    version = meta_graph.tensorflow_version or "unknown"
+    summary = (
+        f"meta graph <b>{escape(', '.join(meta_graph.tags) or '<no tags>')}</b> "
+        f"<small>written by TensorFlow {escape(version)}</small>"
+    )
+    signatures = (
+        "".join(render_signature(s) for s in meta_graph.signatures)
+        or "<p>No signatures.</p>"
+    )
+    ops = details(
+        f"ops: {meta_graph.op_count} in total, {len(meta_graph.op_counts)} types",
+        html_table(("op", "count"), meta_graph.op_counts[:MAX_OPS_SHOWN]),
+    )
+    return details(
+        summary, f'<div style="margin-left:1.2em">{signatures}{ops}</div>', True
+    )
+
+
+def render_checks(results: Sequence[CheckResult], target: str) -> str:
+    """The findings for one serving system, or a line that says it is ready."""
+    errors = sum(result.level == "error" for result in results)
+    verdict = (
+        f'<span style="color:{LEVEL_COLORS["error"]}">{errors} error(s): will not serve</span>'
+        if errors
+        else '<span style="color:#26a269">ready to serve</span>'
+    )
+    items = "".join(
+        f'<li><b style="color:{LEVEL_COLORS[r.level]}">{r.level}</b> '
+        f"<code>{escape(r.code)}</code>: {escape(r.message)}<br><small>Fix: {escape(r.fix)}</small></li>"
+        for r in results
+    )
+    body = f"<ul>{items}</ul>" if items else "<p>No findings.</p>"
+    return details(f"{escape(TARGETS[target])}: {verdict}", body, bool(errors))
+
+
+def render_variables(info: SavedModelInfo) -> str:
+    """The saved variables (collapsed), or why they could not be read."""
+    if info.variables_error:
+        return f"<p>Variables: {escape(info.variables_error)}</p>"
+    rows = [
+        (
+            v.name,
+            v.dtype,
+            format_shape(v.shape),
+            format_bytes(v.nbytes),
+            variable_key_note(v),
+        )
+        for v in info.variables
+    ]
+    summary = (
+        f"variables: {len(info.variables)} tensors, "
+        f"{format_bytes(info.variables_bytes)} on disk"
+    )
+    return details(
+        summary, html_table(("name", "dtype", "shape", "bytes", "note"), rows)
+    )
+
+
+def render_html(info: SavedModelInfo) -> str:
+    """The whole SavedModel: tree, meta graphs, signature table, checks, variables."""
+    where = (
+        f"version {info.version}"
+        if info.version is not None
+        else "no version directory"
+    )
+    if info.other_versions:
+        where += f" (other versions: {', '.join(map(str, info.other_versions))})"
+    header = (
+        f"<div><b>SavedModel</b> <code>{escape(info.path)}</code> · {escape(where)} · "
+        f"saved_model.{info.format} · {format_bytes(info.total_bytes)}</div>"
+    )
+    rows = [
+        (
+            r["signature"],
+            r["method"],
+            r["direction"],
+            r["alias"],
+            r["tensor"],
+            r["dtype"],
+            format_shape(r["shape"]),
+        )
+        for r in info.signature_rows()
+    ]
+    table = details(
+        "signature table",
+        html_table(
+            ("signature", "method", "direction", "alias", "tensor", "dtype", "shape"),
+            rows,
+        ),
+        True,
+    )
+    checks = "".join(render_checks(check(info, target), target) for target in TARGETS)
+    parts = [
+        header,
+        render_file_tree(info),
+        *(render_meta_graph(mg) for mg in info.meta_graphs),
+        table,
+        details("serving checks", checks, True),
+        render_variables(info),
+    ]
+    return f'<div class="savedmodel-widgets-info">{"".join(parts)}</div>'

@@ -1,0 +1,207 @@
+"""Where a SavedModel sits on disk: its directory, version, files and tree."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..errors import NotASavedModelError, SavedModelError
+from .info import FileEntry
+
+PB_FILE = "saved_model.pb"
+PBTXT_FILE = "saved_model.pbtxt"
+CHUNKED_FILE = "saved_model.cpb"
+
+
+@dataclass(frozen=True)
+class Location:
+    """The directory of a SavedModel and its place in a versioned layout."""
+
+    path: str
+    base_path: str
+    version: int | None
+    other_versions: tuple[int, ...]
+    model_file: str
+
+
+def model_file(directory: str) -> str | None:
+    """The SavedModel file in ``directory`` (``saved_model.pb`` wins over ``.pbtxt``), or None."""
+    for name in (PB_FILE, PBTXT_FILE):
+        if os.path.isfile(os.path.join(directory, name)):
+            return name
+    return None
+
+
+def version_dirs(directory: str) -> dict[int, str]:
+    """``{version: path}`` of the numeric sub-directories that hold a SavedModel."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return {}
+    versions = {}
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.isdigit() and os.path.isdir(path) and model_file(path):
+            versions[int(name)] = path
+    return versions
+
+
+def locate(path: str | os.PathLike[str], version: int | None = None) -> Location:
+    """Find the SavedModel directory for ``path``.
+
+    ``path`` may be the SavedModel directory, its ``saved_model.pb`` file, or a
+    parent holding numeric version directories (TF Serving's layout), of which
+    the highest version is taken unless ``version`` is given.
+
+    Raises
+    ------
+    NotASavedModelError
+        When no SavedModel is found; the message says what the path holds instead.
+    SavedModelError
+        When ``version`` is asked for and does not exist.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isfile(path) and os.path.basename(path) in (PB_FILE, PBTXT_FILE):
+        path = os.path.dirname(path)
+    if not os.path.exists(path):
+        raise NotASavedModelError(f"{path} does not exist. {_nearby_hint(path)}")
+    if not os.path.isdir(path):
+        raise NotASavedModelError(
+            f"{path} is a file, not a SavedModel directory. {_file_hint(path)}"
+        )
+    found = model_file(path)
+    if found and version is None:
+        parent = os.path.dirname(path)
+        name = os.path.basename(path)
+        if name.isdigit():
+            siblings = sorted(v for v in version_dirs(parent) if v != int(name))
+            return Location(path, parent, int(name), tuple(siblings), found)
+        return Location(path, path, None, (), found)
+    versions = version_dirs(path)
+    if not versions and found:
+        raise SavedModelError(
+            f"{path} is a SavedModel without version directories; read it without version={version}."
+        )
+    if not versions:
+        raise NotASavedModelError(describe_non_saved_model(path))
+    chosen = max(versions) if version is None else version
+    if chosen not in versions:
+        known = ", ".join(str(v) for v in sorted(versions))
+        raise SavedModelError(
+            f"{path} has no version {version}; the versions that hold a SavedModel are: {known}."
+        )
+    others = tuple(sorted(v for v in versions if v != chosen))
+    return Location(
+        versions[chosen], path, chosen, others, model_file(versions[chosen]) or ""
+    )
+
+
+def describe_non_saved_model(path: str) -> str:
+    """Say what a directory without ``saved_model.pb`` holds, and what to do."""
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as error:
+        return f"{path} cannot be listed ({error.strerror}); check its permissions."
+    if not names:
+        return f"{path} is empty: it holds no saved_model.pb. Export a model into it first."
+    listing = ", ".join(names[:12]) + (
+        f" and {len(names) - 12} more" if len(names) > 12 else ""
+    )
+    message = (
+        f"{path} holds no saved_model.pb or saved_model.pbtxt; it contains: {listing}."
+    )
+    hint = _directory_hint(path, names)
+    return f"{message} {hint}" if hint else message
+
+
+def _directory_hint(path: str, names: list[str]) -> str:
+    lowered = [name.lower() for name in names]
+    if CHUNKED_FILE in lowered:
+        return (
+            "saved_model.cpb is TensorFlow's chunked format for graphs over 2 GB, which this "
+            "reader does not parse; inspect it with TensorFlow (saved_model_cli)."
+        )
+    if any(name.endswith((".h5", ".hdf5", ".keras")) for name in lowered):
+        return (
+            "These are Keras model files, not a SavedModel: load one with Keras and export it "
+            "as a SavedModel, then inspect the export."
+        )
+    if "checkpoint" in lowered or any(
+        name.endswith((".index", ".meta")) or ".data-" in name for name in lowered
+    ):
+        return (
+            "These look like TensorFlow checkpoint files (tf.train.Saver or tf.train.Checkpoint): "
+            "restore them into a model and export it as a SavedModel."
+        )
+    if "variables" in lowered or "assets" in lowered:
+        return (
+            "variables/ or assets/ are here without saved_model.pb: the export is incomplete or "
+            "was interrupted; export the model again."
+        )
+    subdirs = [n for n in names if os.path.isdir(os.path.join(path, n))]
+    with_models = [n for n in subdirs if model_file(os.path.join(path, n))]
+    if with_models:
+        return f"Sub-directories that hold a SavedModel: {', '.join(with_models[:12])}; pass one of them."
+    return ""
+
+
+def _file_hint(path: str) -> str:
+    if path.lower().endswith((".h5", ".hdf5", ".keras")):
+        return "It is a Keras model file: load it with Keras and export it as a SavedModel."
+    if path.endswith((".index", ".meta")) or ".data-" in os.path.basename(path):
+        return (
+            "It is part of a TensorFlow checkpoint: restore it and export a SavedModel."
+        )
+    return "Pass the directory that holds saved_model.pb."
+
+
+def _nearby_hint(path: str) -> str:
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        return "Check the path: its parent directory does not exist either."
+    candidates = sorted(
+        name for name in os.listdir(parent) if model_file(os.path.join(parent, name))
+    )
+    if candidates:
+        return f"SavedModels beside it: {', '.join(candidates[:12])}."
+    return f"Check the path; {parent} holds no SavedModel directory."
+
+
+def list_tree(directory: str) -> tuple[FileEntry, ...]:
+    """Every file and directory under ``directory``, directories first at each level.
+
+    Directory sizes are the total of their contents. Symbolic links to
+    directories are listed but not followed.
+    """
+    entries: list[FileEntry] = []
+    _walk(directory, "", entries)
+    return tuple(entries)
+
+
+def _walk(directory: str, prefix: str, entries: list[FileEntry]) -> int:
+    try:
+        with os.scandir(directory) as scan:
+            items = list(scan)
+    except OSError as error:
+        raise SavedModelError(f"Cannot list {directory}: {error.strerror}.") from error
+    dirs = sorted(
+        (i for i in items if i.is_dir(follow_symlinks=False)), key=lambda i: i.name
+    )
+    files = sorted(
+        (i for i in items if not i.is_dir(follow_symlinks=False)), key=lambda i: i.name
+    )
+    total = 0
+    for item in dirs:
+        position = len(entries)
+        entries.append(FileEntry(prefix + item.name, 0, True))
+        size = _walk(item.path, f"{prefix}{item.name}/", entries)
+        entries[position] = FileEntry(prefix + item.name, size, True)
+        total += size
+    for item in files:
+        try:
+            size = item.stat().st_size
+        except OSError:
+            size = 0
+        entries.append(FileEntry(prefix + item.name, size, False))
+        total += size
+    return total

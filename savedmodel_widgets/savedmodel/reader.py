@@ -1,0 +1,258 @@
+"""Read a SavedModel directory into a :class:`SavedModelInfo`, without TensorFlow."""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import CorruptSavedModelError, SavedModelError
+from ._bundle import BundleFormatError, read_bundle_index
+from ._schema import enum_names, message_class
+from .dtypes import dtype_name
+from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
+from .layout import PBTXT_FILE, list_tree, locate
+
+VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp"})
+"""Op types that read a variable whose value must come from ``variables/``."""
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+VARIABLE_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def read_saved_model(
+    path: str | os.PathLike[str], version: int | None = None
+) -> SavedModelInfo:
+    """Read a SavedModel from disk without importing TensorFlow.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The SavedModel directory, its ``saved_model.pb`` / ``saved_model.pbtxt``
+        file, or a parent holding numeric version directories (TF Serving's
+        layout, e.g. ``models/mnist`` with ``1/`` and ``2/``).
+    version : int, optional
+        The version directory to read under a versioned parent; the highest
+        one by default.
+
+    Returns
+    -------
+    SavedModelInfo
+        Files, meta graphs, signatures, variables and op summary.
+
+    Raises
+    ------
+    NotASavedModelError
+        When the path holds no SavedModel; the message says what it holds instead.
+    CorruptSavedModelError
+        When ``saved_model.pb`` is truncated, damaged or unreadable.
+    SavedModelError
+        When the asked-for version does not exist.
+
+    Examples
+    --------
+    >>> info = read_saved_model("export/1")          # doctest: +SKIP
+    >>> info.signature("serving_default").inputs     # doctest: +SKIP
+    """
+    location = locate(path, version)
+    model_path = os.path.join(location.path, location.model_file)
+    proto = _parse_saved_model(model_path)
+    if not proto.meta_graphs:
+        raise CorruptSavedModelError(
+            f"{model_path} holds no meta graph: the file is empty or was cut short. "
+            "Export the model again."
+        )
+    variables, variables_error = _read_variables(location.path, proto)
+    return SavedModelInfo(
+        path=location.path,
+        base_path=location.base_path,
+        version=location.version,
+        other_versions=location.other_versions,
+        format="pbtxt" if location.model_file == PBTXT_FILE else "pb",
+        schema_version=proto.saved_model_schema_version,
+        files=list_tree(location.path),
+        meta_graphs=tuple(_meta_graph(meta_graph) for meta_graph in proto.meta_graphs),
+        variables=variables,
+        variables_error=variables_error,
+    )
+
+
+def _parse_saved_model(model_path: str) -> Any:
+    from google.protobuf import message, text_format
+
+    try:
+        with open(model_path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise SavedModelError(f"Cannot read {model_path}: {error.strerror}.") from error
+    proto = message_class("SavedModel")()
+    try:
+        if model_path.endswith(PBTXT_FILE):
+            text_format.Parse(
+                data.decode("utf-8"),
+                proto,
+                allow_unknown_field=True,
+                allow_unknown_extension=True,
+            )
+        else:
+            proto.ParseFromString(data)
+    except (
+        message.DecodeError,
+        text_format.ParseError,
+        ValueError,
+        RecursionError,
+    ) as error:
+        raise CorruptSavedModelError(
+            f"{model_path} is damaged or cut short and cannot be parsed ({error}). "
+            "Export the model again, or copy it again if it was transferred."
+        ) from error
+    return proto
+
+
+def _meta_graph(proto: Any) -> MetaGraph:
+    info = proto.meta_info_def
+    signatures = sorted(
+        (
+            _signature(name, signature_def)
+            for name, signature_def in proto.signature_def.items()
+            if not name.startswith("__")
+        ),
+        key=lambda signature: signature.name,
+    )
+    counts = collections.Counter(node.op for node in proto.graph_def.node)
+    for function in proto.graph_def.library.function:
+        counts.update(node.op for node in function.node_def)
+    has_variables = not VARIABLE_OPS.isdisjoint(counts) or any(
+        node.HasField("variable") for node in proto.object_graph_def.nodes
+    )
+    return MetaGraph(
+        tags=tuple(info.tags),
+        tensorflow_version=info.tensorflow_version,
+        tensorflow_git_version=info.tensorflow_git_version,
+        signatures=tuple(signatures),
+        op_counts=tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
+        has_variables=has_variables,
+        asset_files=tuple(asset.filename for asset in proto.asset_file_def),
+    )
+
+
+def _signature(name: str, proto: Any) -> Signature:
+    return Signature(
+        name=name,
+        method_name=proto.method_name,
+        inputs=tuple(
+            _tensor(alias, proto.inputs[alias]) for alias in sorted(proto.inputs)
+        ),
+        outputs=tuple(
+            _tensor(alias, proto.outputs[alias]) for alias in sorted(proto.outputs)
+        ),
+    )
+
+
+def _tensor(alias: str, proto: Any) -> TensorInfo:
+    encoding = proto.WhichOneof("encoding")
+    if encoding == "coo_sparse":
+        sparse = proto.coo_sparse
+        return TensorInfo(
+            alias=alias,
+            name=sparse.values_tensor_name,
+            dtype=dtype_name(proto.dtype),
+            shape=_shape(proto.tensor_shape),
+            encoding="sparse",
+            components=(
+                sparse.values_tensor_name,
+                sparse.indices_tensor_name,
+                sparse.dense_shape_tensor_name,
+            ),
+        )
+    if encoding == "composite_tensor":
+        composite = proto.composite_tensor
+        spec = composite.type_spec
+        dtype = proto.dtype or next((c.dtype for c in composite.components), 0)
+        return TensorInfo(
+            alias=alias,
+            name="",
+            dtype=dtype_name(dtype),
+            shape=_shape(proto.tensor_shape)
+            if proto.HasField("tensor_shape")
+            else None,
+            encoding="composite",
+            composite_type=spec.type_spec_class_name
+            or enum_names("TypeSpecProto.TypeSpecClass").get(
+                spec.type_spec_class, "UNKNOWN"
+            ),
+            components=tuple(component.name for component in composite.components),
+        )
+    return TensorInfo(
+        alias=alias,
+        name=proto.name,
+        dtype=dtype_name(proto.dtype),
+        shape=_shape(proto.tensor_shape),
+    )
+
+
+def _shape(proto: Any) -> Shape:
+    if proto.unknown_rank:
+        return None
+    return tuple(dim.size if dim.size >= 0 else None for dim in proto.dim)
+
+
+def _read_variables(path: str, proto: Any) -> tuple[tuple[VariableInfo, ...], str]:
+    from google.protobuf import message
+
+    index = os.path.join(path, "variables", "variables.index")
+    if not os.path.isfile(index):
+        return (), ""
+    try:
+        with open(index, "rb") as file:
+            entries = read_bundle_index(file.read())
+    except OSError as error:
+        return (), f"{index} cannot be read: {error.strerror}."
+    except (BundleFormatError, message.DecodeError, UnicodeDecodeError) as error:
+        return (), f"{index} is damaged or cut short ({error}); export the model again."
+    names = dict(_object_graph_variable_names(proto))
+    return (
+        tuple(
+            VariableInfo(
+                name=names.get(key, key),
+                key=key,
+                dtype=dtype_name(entry.dtype),
+                shape=tuple(dim.size for dim in entry.shape.dim),
+                nbytes=entry.size,
+            )
+            for key, entry in entries
+            if key != OBJECT_GRAPH_KEY
+        ),
+        "",
+    )
+
+
+def _object_graph_variable_names(proto: Any) -> Iterator[tuple[str, str]]:
+    """Yield ``(checkpoint key, variable name)`` for the variables of a TF2 object graph.
+
+    TensorFlow names a variable's checkpoint entry after the first path that
+    reaches it in a breadth-first walk of the object graph from the root, with
+    ``.`` escaped as ``..`` and ``/`` as ``.S`` in each step's name.
+    """
+    graph = next(
+        (mg.object_graph_def for mg in proto.meta_graphs if mg.object_graph_def.nodes),
+        None,
+    )
+    if graph is None:
+        return
+    nodes = graph.nodes
+    paths = {0: ""}
+    queue = collections.deque([0])
+    while queue:
+        node_id = queue.popleft()
+        node = nodes[node_id]
+        if node.HasField("variable") and node.variable.name:
+            yield paths[node_id] + VARIABLE_VALUE_SUFFIX, node.variable.name
+        for child in node.children:
+            if child.node_id not in paths and 0 <= child.node_id < len(nodes):
+                step = child.local_name.replace(".", "..").replace("/", ".S")
+                paths[child.node_id] = (
+                    f"{paths[node_id]}/{step}" if paths[node_id] else step
+                )
+                queue.append(child.node_id)

@@ -1,0 +1,141 @@
+"""Plain-text rendering of a SavedModel: sizes, tree, summary (used by the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .info import FileEntry, SavedModelInfo, VariableInfo, format_shape
+
+_UNITS = ("B", "kB", "MB", "GB", "TB")
+
+
+def format_bytes(size: int) -> str:
+    """A byte count for people: ``412 B``, ``98.2 kB``, ``51.3 MB`` (powers of 1000)."""
+    value, exponent = float(size), 0
+    while value >= 1000 and exponent < len(_UNITS) - 1:
+        value, exponent = value / 1000, exponent + 1
+    return f"{size} B" if exponent == 0 else f"{value:.1f} {_UNITS[exponent]}"
+
+
+def children_by_parent(files: Sequence[FileEntry]) -> dict[str, list[FileEntry]]:
+    """Group tree entries under their parent path (``""`` for the top level), in order."""
+    groups: dict[str, list[FileEntry]] = {}
+    for entry in files:
+        parent = entry.path.rsplit("/", 1)[0] if "/" in entry.path else ""
+        groups.setdefault(parent, []).append(entry)
+    return groups
+
+
+def entry_label(entry: FileEntry) -> str:
+    """``name/  (size)`` for a directory, ``name  (size)`` for a file."""
+    return f"{entry.name}{'/' if entry.is_dir else ''}  ({format_bytes(entry.size)})"
+
+
+def render_tree(info: SavedModelInfo) -> str:
+    """The SavedModel's files as a text tree with sizes, directories first."""
+    groups = children_by_parent(info.files)
+    lines = [f"{info.path}  ({format_bytes(info.total_bytes)})"]
+
+    def add(parent: str, indent: str) -> None:
+        entries = groups.get(parent, [])
+        for position, entry in enumerate(entries):
+            last = position == len(entries) - 1
+            lines.append(f"{indent}{'└── ' if last else '├── '}{entry_label(entry)}")
+            if entry.is_dir:
+                add(entry.path, indent + ("    " if last else "│   "))
+
+    add("", "")
+    return "\n".join(lines)
+
+
+def format_columns(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
+    """Align rows of cells into columns separated by two spaces."""
+    if not rows:
+        return []
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        indent
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in rows
+    ]
+
+
+def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
+    """Everything ``python -m savedmodel_widgets show`` prints."""
+    where = (
+        f"version {info.version}"
+        if info.version is not None
+        else "no version directory"
+    )
+    if info.other_versions:
+        where += f"; other versions: {', '.join(map(str, info.other_versions))}"
+    lines = [
+        f"SavedModel {info.path}",
+        (
+            f"  {where}; saved_model.{info.format}; schema {info.schema_version}; "
+            f"{format_bytes(info.total_bytes)}"
+        ),
+        "",
+        render_tree(info),
+    ]
+    for meta_graph in info.meta_graphs:
+        written_by = meta_graph.tensorflow_version or "unknown"
+        lines += [
+            "",
+            f"MetaGraph tags {list(meta_graph.tags)}  (written by TensorFlow {written_by})",
+        ]
+        for signature in meta_graph.signatures:
+            lines.append(
+                f"  signature {signature.name!r}  method {signature.method_name}"
+            )
+            for direction, tensors in (
+                ("inputs", signature.inputs),
+                ("outputs", signature.outputs),
+            ):
+                lines.append(f"    {direction}:")
+                lines += format_columns(
+                    [
+                        (t.alias, t.dtype, t.shape_text, t.name or f"<{t.encoding}>")
+                        for t in tensors
+                    ],
+                    indent="      ",
+                )
+        if not meta_graph.signatures:
+            lines.append("  no signatures")
+        top = ", ".join(f"{op} {count}" for op, count in meta_graph.op_counts[:max_ops])
+        more = " ..." if len(meta_graph.op_counts) > max_ops else ""
+        lines.append(f"  ops: {meta_graph.op_count} in total: {top}{more}")
+    lines += ["", render_variables(info)]
+    return "\n".join(lines)
+
+
+def render_variables(info: SavedModelInfo) -> str:
+    """The saved variables as text, with the size of ``variables/``."""
+    if info.variables_error:
+        return f"Variables: {info.variables_error}"
+    saved = sum(variable.nbytes for variable in info.variables)
+    lines = [
+        (
+            f"Variables: {len(info.variables)} tensors, {format_bytes(saved)} "
+            f"(variables/ {format_bytes(info.variables_bytes)} on disk)"
+        )
+    ]
+    lines += format_columns(
+        [
+            (
+                v.name,
+                v.dtype,
+                format_shape(v.shape),
+                format_bytes(v.nbytes),
+                variable_key_note(v),
+            )
+            for v in info.variables
+        ],
+        indent="  ",
+    )
+    return "\n".join(lines)
+
+
+def variable_key_note(variable: VariableInfo) -> str:
+    """``key: <checkpoint key>`` when the key differs from the variable's name, else empty."""
+    return "" if variable.key == variable.name else f"key: {variable.key}"
