@@ -70,7 +70,7 @@ def render_signature(signature: Signature) -> str:
             t.alias,
             t.dtype,
             t.shape_text,
-            t.name or f"<{t.encoding}>",
+            t.tensor_text,
             t.encoding,
         )
         for direction, tensors in (

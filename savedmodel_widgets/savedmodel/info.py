@@ -77,6 +77,14 @@ class TensorInfo:
         """The shape as text, e.g. ``(None, 64)``."""
         return format_shape(self.shape)
 
+    @property
+    def tensor_text(self) -> str:
+        """The graph tensors behind the alias, as text: ``x:0``, ``sparse: v:0, i:0, s:0``."""
+        if self.encoding == "dense":
+            return self.name
+        kind = "sparse" if self.is_sparse else self.composite_type
+        return f"{kind}: {', '.join(self.components)}"
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -318,7 +326,7 @@ class SavedModelInfo:
                                 "method": signature.method_name,
                                 "direction": direction,
                                 "alias": tensor.alias,
-                                "tensor": tensor.name,
+                                "tensor": tensor.tensor_text,
                                 "dtype": tensor.dtype,
                                 "shape": tensor.shape,
                                 "encoding": tensor.encoding,

@@ -192,6 +192,12 @@ def _tensor(alias: str, proto: Any) -> TensorInfo:
     )
 
 
+def _spec_class_name(number: int) -> str:
+    """``RAGGED_TENSOR_SPEC`` -> ``RaggedTensorSpec``, TensorFlow's class name."""
+    enum_name = enum_names("TypeSpecProto.TypeSpecClass").get(number, "UNKNOWN")
+    return "".join(word.capitalize() for word in enum_name.split("_"))
+
+
 def _shape(proto: Any) -> Shape:
     if proto.unknown_rank:
         return None

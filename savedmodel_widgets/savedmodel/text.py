@@ -95,7 +95,7 @@ def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
                 lines.append(f"    {direction}:")
                 lines += format_columns(
                     [
-                        (t.alias, t.dtype, t.shape_text, t.name or f"<{t.encoding}>")
+                        (t.alias, t.dtype, t.shape_text, t.tensor_text)
                         for t in tensors
                     ],
                     indent="      ",

@@ -1,0 +1,141 @@
+"""Serving-readiness checks on real SavedModels written by TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+import savedmodel_widgets as smw
+
+
+def codes(results, level=None):
+    return {r.code for r in results if level is None or r.level == level}
+
+
+def tf1_export(tf, path, tags=("serve",), method=None, output="scores", signature="serving_default"):
+    """A small TF1 builder export whose tags, method and output can be varied."""
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+        weights = tf.compat.v1.get_variable("w", [4, 2], use_resource=True)
+        outputs = {"scores": x @ weights, "handle": weights.handle}
+        session.run(tf.compat.v1.global_variables_initializer())
+        utils = tf.compat.v1.saved_model.utils
+        signature_def = tf.compat.v1.saved_model.signature_def_utils.build_signature_def(
+            inputs={"image": utils.build_tensor_info(x)},
+            outputs={output: utils.build_tensor_info(outputs[output])},
+            method_name=method or tf.compat.v1.saved_model.PREDICT_METHOD_NAME,
+        )
+        builder = tf.compat.v1.saved_model.Builder(path)
+        builder.add_meta_graph_and_variables(
+            session, list(tags), signature_def_map={signature: signature_def}
+        )
+        builder.save()
+    return path
+
+
+def test_reference_simple_save_is_ready_for_both(saved_models):
+    for target in ("tfserving", "eas"):
+        results = smw.check(saved_models["simple_save"], target)
+        assert codes(results, "error") == set()
+        assert codes(results, "warning") == set()
+
+
+def test_version_directory_note_only_for_tfserving(saved_models):
+    assert "no-version-directory" in codes(smw.check(saved_models["simple_save"], "tfserving"))
+    assert "no-version-directory" not in codes(smw.check(saved_models["simple_save"], "eas"))
+    assert "no-version-directory" not in codes(smw.check(saved_models["versioned"], "tfserving"))
+
+
+def test_named_signature_without_serving_default(saved_models):
+    for target, phrase in (("tfserving", "requests that do not name"), ("eas", "signature_name")):
+        (finding,) = [r for r in smw.check(saved_models["builder"], target) if r.code == "no-serving-default"]
+        assert finding.level == "warning"
+        assert "'predict_images'" in finding.message and phrase in finding.message
+
+
+def test_keras_generated_output_alias(saved_models):
+    results = smw.check(saved_models["keras3"], "eas")
+    generated = [r for r in results if r.code == "generated-alias"]
+    assert generated and all("'output_0'" in r.message for r in generated)
+    assert {r.signature for r in generated} == {"serve", "serving_default"}
+    assert "keras.Input(name=" in generated[0].fix
+
+
+def test_fixed_batch_and_unknown_rank(saved_models):
+    fixed = [r for r in smw.check(saved_models["fixed_batch"]) if r.code == "fixed-batch-dimension"]
+    assert fixed and "(1, 4)" in fixed[0].message and "exactly 1 row" in fixed[0].message
+    assert "unknown-rank" in codes(smw.check(saved_models["unknown_rank"]), "warning")
+
+
+def test_sparse_input_is_an_error_for_eas_only(saved_models):
+    assert "non-dense-tensor" in codes(smw.check(saved_models["sparse_input"], "eas"), "error")
+    assert "non-dense-tensor" in codes(smw.check(saved_models["sparse_input"], "tfserving"), "warning")
+
+
+def test_string_input_is_fine(saved_models):
+    assert codes(smw.check(saved_models["string_input"], "eas"), "error") == set()
+
+
+def test_text_format_note(saved_models):
+    assert "text-format" in codes(smw.check(saved_models["pbtxt"]), "info")
+
+
+def test_missing_and_damaged_variables(saved_model_copy):
+    path = saved_model_copy("simple_save")
+    with open(os.path.join(path, "variables", "variables.index"), "wb") as file:
+        file.write(b"not a table")
+    assert "variables-unreadable" in codes(smw.check(path), "error")
+    shutil.rmtree(os.path.join(path, "variables"))
+    results = smw.check(path, "eas")
+    (missing,) = [r for r in results if r.code == "variables-missing"]
+    assert missing.level == "error" and "is missing" in missing.message
+
+
+def test_model_without_variables_needs_no_variables_dir(saved_models):
+    info = smw.read_saved_model(saved_models["string_input"])
+    assert not any(mg.has_variables for mg in info.meta_graphs)
+    assert "variables-missing" not in codes(smw.check(info))
+
+
+def test_no_serve_tag(tf, tmp_path):
+    path = tf1_export(tf, str(tmp_path / "train"), tags=("train",))
+    (finding,) = [r for r in smw.check(path) if r.code == "no-serve-tag"]
+    assert finding.level == "error" and "['train']" in finding.message
+
+
+def test_classify_method_is_refused_by_eas_only(tf, tmp_path):
+    path = tf1_export(tf, str(tmp_path / "classify"), method="tensorflow/serving/classify")
+    assert "method-not-predict" in codes(smw.check(path, "eas"), "error")
+    assert codes(smw.check(path, "tfserving"), "error") == set()
+
+
+def test_resource_output_cannot_be_sent(tf, tmp_path):
+    path = tf1_export(tf, str(tmp_path / "resource"), output="handle")
+    for target in ("tfserving", "eas"):
+        (finding,) = [r for r in smw.check(path, target) if r.code == "unsupported-dtype"]
+        assert "resource" in finding.message and "receive" in finding.message
+
+
+def test_missing_asset(tf, tmp_path):
+    vocabulary = tmp_path / "vocab.txt"
+    vocabulary.write_text("a\nb\n")
+    module = tf.Module()
+    module.vocabulary = tf.saved_model.Asset(str(vocabulary))
+    module.read = tf.function(lambda: {"text": tf.io.read_file(module.vocabulary)}, input_signature=[])
+    path = str(tmp_path / "assets_model")
+    tf.saved_model.save(module, path, signatures={"serving_default": module.read})
+    assert "asset-missing" not in codes(smw.check(path))
+    os.remove(os.path.join(path, "assets", "vocab.txt"))
+    (finding,) = [r for r in smw.check(path) if r.code == "asset-missing"]
+    assert "assets/vocab.txt" in finding.message
+
+
+def test_results_are_sorted_by_level_and_target_is_validated(saved_models):
+    results = smw.check(saved_models["sparse_input"], "eas")
+    order = [("error", "warning", "info").index(r.level) for r in results]
+    assert order == sorted(order)
+    assert all(r.target == "eas" for r in results)
+    with pytest.raises(ValueError, match="tfserving, eas"):
+        smw.check(saved_models["simple_save"], "torchserve")

@@ -1,0 +1,82 @@
+"""The command line, run in-process through ``main`` and once as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import savedmodel_widgets as smw
+from savedmodel_widgets.cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, main
+
+
+def test_show_prints_tree_signatures_and_variables(saved_models, capsys):
+    assert main(["show", saved_models["builder"]]) == EXIT_OK
+    out = capsys.readouterr().out
+    info = smw.read_saved_model(saved_models["builder"])
+    assert "signature 'predict_images'" in out
+    for tensor in info.signature("predict_images").inputs + info.signature("predict_images").outputs:
+        assert tensor.alias in out and tensor.name in out
+    for entry in info.files:
+        assert entry.name in out
+    for variable in info.variables:
+        assert variable.name in out
+
+
+def test_show_json_is_the_full_info(saved_models, capsys):
+    assert main(["show", saved_models["module"], "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    expected = json.loads(json.dumps(smw.read_saved_model(saved_models["module"]).to_dict()))
+    assert data == expected
+    assert data["meta_graphs"][0]["signatures"][0]["inputs"][0]["shape"] == [None, 4]
+
+
+def test_show_picks_a_version(saved_models, capsys):
+    assert main(["show", saved_models["versioned"], "--version", "1", "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["version"] == 1 and data["other_versions"] == [3]
+
+
+def test_check_exit_codes(saved_models, capsys):
+    assert main(["check", saved_models["simple_save"]]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "TF Serving: ready to serve" in out and "EAS: ready to serve" in out
+    assert main(["check", saved_models["sparse_input"], "--target", "eas"]) == EXIT_CHECK_FAILED
+    out = capsys.readouterr().out
+    assert "EAS: will not serve" in out and "non-dense-tensor" in out and "TF Serving" not in out
+
+
+def test_check_json(saved_models, capsys):
+    assert main(["check", saved_models["sparse_input"], "--json"]) == EXIT_CHECK_FAILED
+    data = json.loads(capsys.readouterr().out)
+    assert data["targets"]["eas"]["ready"] is False
+    assert data["targets"]["tfserving"]["ready"] is True
+    codes = {r["code"] for r in data["targets"]["eas"]["results"]}
+    assert "non-dense-tensor" in codes
+
+
+def test_unreadable_directory_exits_2_with_the_reason(tmp_path, capsys):
+    (tmp_path / "model.h5").write_bytes(b"\x89HDF\r\n")
+    assert main(["show", str(tmp_path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "Keras" in err
+
+
+def test_real_process_runs_without_tensorflow_or_pandas(saved_models):
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['savedmodel_widgets', 'check', sys.argv[1]]\n"
+        "try:\n"
+        "    runpy.run_module('savedmodel_widgets', run_name='__main__')\n"
+        "except SystemExit as stop:\n"
+        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'pandas', 'keras'})\n"
+        "    print('HEAVY', heavy, 'EXIT', stop.code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(smw.__file__))}
+    done = subprocess.run(
+        [sys.executable, "-c", code, saved_models["simple_save"]],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert "HEAVY [] EXIT 0" in done.stdout
+    assert "ready to serve" in done.stdout
