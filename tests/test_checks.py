@@ -14,7 +14,9 @@ def codes(results, level=None):
     return {r.code for r in results if level is None or r.level == level}
 
 
-def tf1_export(tf, path, tags=("serve",), method=None, output="scores", signature="serving_default"):
+def tf1_export(
+    tf, path, tags=("serve",), method=None, output="scores", signature="serving_default"
+):
     """A small TF1 builder export whose tags, method and output can be varied."""
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
         x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
@@ -50,7 +52,9 @@ def test_version_directory_note_only_for_tfserving(saved_models):
 
 def test_named_signature_without_serving_default(saved_models):
     for target, phrase in (("tfserving", "requests that do not name"), ("eas", "signature_name")):
-        (finding,) = [r for r in smw.check(saved_models["builder"], target) if r.code == "no-serving-default"]
+        (finding,) = [
+            r for r in smw.check(saved_models["builder"], target) if r.code == "no-serving-default"
+        ]
         assert finding.level == "warning"
         assert "'predict_images'" in finding.message and phrase in finding.message
 
@@ -71,7 +75,9 @@ def test_fixed_batch_and_unknown_rank(saved_models):
 
 def test_sparse_input_is_an_error_for_eas_only(saved_models):
     assert "non-dense-tensor" in codes(smw.check(saved_models["sparse_input"], "eas"), "error")
-    assert "non-dense-tensor" in codes(smw.check(saved_models["sparse_input"], "tfserving"), "warning")
+    assert "non-dense-tensor" in codes(
+        smw.check(saved_models["sparse_input"], "tfserving"), "warning"
+    )
 
 
 def test_string_input_is_fine(saved_models):
@@ -123,7 +129,9 @@ def test_missing_asset(tf, tmp_path):
     vocabulary.write_text("a\nb\n")
     module = tf.Module()
     module.vocabulary = tf.saved_model.Asset(str(vocabulary))
-    module.read = tf.function(lambda: {"text": tf.io.read_file(module.vocabulary)}, input_signature=[])
+    module.read = tf.function(
+        lambda: {"text": tf.io.read_file(module.vocabulary)}, input_signature=[]
+    )
     path = str(tmp_path / "assets_model")
     tf.saved_model.save(module, path, signatures={"serving_default": module.read})
     assert "asset-missing" not in codes(smw.check(path))

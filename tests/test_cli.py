@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import savedmodel_widgets as smw
 from savedmodel_widgets.cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, main
@@ -16,7 +13,9 @@ def test_show_prints_tree_signatures_and_variables(saved_models, capsys):
     out = capsys.readouterr().out
     info = smw.read_saved_model(saved_models["builder"])
     assert "signature 'predict_images'" in out
-    for tensor in info.signature("predict_images").inputs + info.signature("predict_images").outputs:
+    for tensor in (
+        info.signature("predict_images").inputs + info.signature("predict_images").outputs
+    ):
         assert tensor.alias in out and tensor.name in out
     for entry in info.files:
         assert entry.name in out
@@ -61,22 +60,3 @@ def test_unreadable_directory_exits_2_with_the_reason(tmp_path, capsys):
     assert main(["show", str(tmp_path)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert str(tmp_path) in err and "Keras" in err
-
-
-def test_real_process_runs_without_tensorflow_or_pandas(saved_models):
-    code = (
-        "import runpy, sys\n"
-        "sys.argv = ['savedmodel_widgets', 'check', sys.argv[1]]\n"
-        "try:\n"
-        "    runpy.run_module('savedmodel_widgets', run_name='__main__')\n"
-        "except SystemExit as stop:\n"
-        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'pandas', 'keras'})\n"
-        "    print('HEAVY', heavy, 'EXIT', stop.code)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(smw.__file__))}
-    done = subprocess.run(
-        [sys.executable, "-c", code, saved_models["simple_save"]],
-        capture_output=True, text=True, env=env, check=True,
-    )
-    assert "HEAVY [] EXIT 0" in done.stdout
-    assert "ready to serve" in done.stdout

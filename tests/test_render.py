@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from html.parser import HTMLParser
 
 import pytest
@@ -31,8 +32,15 @@ class TagBalance(HTMLParser):
 
 @pytest.mark.parametrize(
     ("size", "text"),
-    [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (98_200, "98.2 kB"), (51_300_000, "51.3 MB"),
-     (2 * 10**12, "2.0 TB"), (7 * 10**15, "7000.0 TB")],
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 kB"),
+        (98_200, "98.2 kB"),
+        (51_300_000, "51.3 MB"),
+        (2 * 10**12, "2.0 TB"),
+        (7 * 10**15, "7000.0 TB"),
+    ],
 )
 def test_format_bytes(size, text):
     assert format_bytes(size) == text
@@ -48,9 +56,9 @@ def test_text_tree_lists_every_file_with_its_size(saved_models):
         assert matching, label
         indent = matching[0].index(entry.name)
         assert indent == 4 * (entry.depth + 1)
-    assert lines.index(next(l for l in lines if "variables/" in l)) < lines.index(
-        next(l for l in lines if "saved_model.pb" in l)
-    )
+    first_dir = next(n for n, line in enumerate(lines) if "variables/" in line)
+    first_file = next(n for n, line in enumerate(lines) if "saved_model.pb" in line)
+    assert first_dir < first_file
 
 
 @pytest.mark.parametrize("name", ["keras3", "builder", "sparse_input", "multi_tag"])
@@ -71,11 +79,9 @@ def test_html_is_well_formed_and_shows_everything(saved_models, name):
             assert result.code in page
 
 
-def test_html_escapes_names(saved_models, saved_model_copy):
+def test_html_escapes_names(saved_model_copy):
     path = saved_model_copy("simple_save")
     weird = path + "_<b>"
-    import shutil
-
     shutil.move(path, weird)
     page = smw.inspect(weird)._repr_html_()
     assert "_&lt;b&gt;" in page and "_<b>" not in page
@@ -84,7 +90,14 @@ def test_html_escapes_names(saved_models, saved_model_copy):
 def test_signature_table_columns(saved_models):
     table = smw.read_saved_model(saved_models["multi_tag"]).signature_table()
     assert list(table.columns) == [
-        "tags", "signature", "method", "direction", "alias", "tensor", "dtype", "shape"
+        "tags",
+        "signature",
+        "method",
+        "direction",
+        "alias",
+        "tensor",
+        "dtype",
+        "shape",
     ]
     single = smw.read_saved_model(saved_models["simple_save"]).signature_table()
     assert "tags" not in single.columns

@@ -39,7 +39,9 @@ def test_every_declared_field_matches_tensorflow(tf_pool):
             their_field = theirs.fields_by_name[field.name]
             assert field.number == their_field.number, f"{ours.full_name}.{field.name}"
             assert field.type == their_field.type, f"{ours.full_name}.{field.name}"
-            assert _is_repeated(field) == _is_repeated(their_field), f"{ours.full_name}.{field.name}"
+            assert _is_repeated(field) == _is_repeated(their_field), (
+                f"{ours.full_name}.{field.name}"
+            )
             if field.message_type is not None and not field.message_type.GetOptions().map_entry:
                 assert field.message_type.full_name == their_field.message_type.full_name
             if field.enum_type is not None:

@@ -52,6 +52,18 @@ message TensorShapeProto {
   bool unknown_rank = 3;
 }
 
+message StructuredValue {
+  oneof kind {
+    TensorShapeProto tensor_shape_value = 31;
+    DataType tensor_dtype_value = 32;
+    TupleValue tuple_value = 52;
+  }
+}
+
+message TupleValue {
+  repeated StructuredValue values = 1;
+}
+
 message TypeSpecProto {
   enum TypeSpecClass {
     UNKNOWN = 0; SPARSE_TENSOR_SPEC = 1; INDEXED_SLICES_SPEC = 2;
@@ -61,6 +73,7 @@ message TypeSpecProto {
     EXTENSION_TYPE_SPEC = 13;
   }
   TypeSpecClass type_spec_class = 1;
+  StructuredValue type_state = 2;
   string type_spec_class_name = 3;
   int32 num_flat_components = 4;
 }
@@ -283,9 +296,7 @@ class _Compiler:
             else:
                 self.field(message, full_name, token, oneof_index)
 
-    def field(
-        self, message: Any, scope: str, token: str, oneof_index: int | None
-    ) -> None:
+    def field(self, message: Any, scope: str, token: str, oneof_index: int | None) -> None:
         label = _LABEL_OPTIONAL
         if token == "repeated":
             label, token = _LABEL_REPEATED, self.next()
@@ -316,9 +327,7 @@ class _Compiler:
             ("key", 1, key_type),
             ("value", 2, value_type),
         ):
-            field = entry.field.add(
-                name=field_name, number=field_number, label=_LABEL_OPTIONAL
-            )
+            field = entry.field.add(name=field_name, number=field_number, label=_LABEL_OPTIONAL)
             self.set_type(field, field_type, entry_scope)
         message.field.add(
             name=name,
@@ -358,9 +367,7 @@ def message_class(name: str) -> Any:
     """
     from google.protobuf import message_factory
 
-    return message_factory.GetMessageClass(
-        _pool().FindMessageTypeByName(f"{PACKAGE}.{name}")
-    )
+    return message_factory.GetMessageClass(_pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))
 
 
 @functools.cache

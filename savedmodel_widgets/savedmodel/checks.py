@@ -88,9 +88,7 @@ def check(
         For an unknown target.
     """
     if target not in TARGETS:
-        raise ValueError(
-            f"Unknown target {target!r}; choose one of: {', '.join(TARGETS)}."
-        )
+        raise ValueError(f"Unknown target {target!r}; choose one of: {', '.join(TARGETS)}.")
     if not isinstance(info, SavedModelInfo):
         from .reader import read_saved_model
 
@@ -197,7 +195,10 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
         yield Finding(
             level="info",
             code="text-format",
-            message="saved_model.pbtxt is the text format: larger and slower to load than saved_model.pb.",
+            message=(
+                "saved_model.pbtxt is the text format: larger and slower to load than "
+                "saved_model.pb."
+            ),
             fix="Export without as_text=True for the binary format.",
         )
     if target == "tfserving" and info.version is None:
@@ -205,8 +206,8 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
             level="info",
             code="no-version-directory",
             message=(
-                "TF Serving loads <model_base_path>/<version>/saved_model.pb; this SavedModel is not "
-                "in a numeric version directory."
+                "TF Serving loads <model_base_path>/<version>/saved_model.pb; this SavedModel "
+                "is not in a numeric version directory."
             ),
             fix="Export into a numeric sub-directory of the model's base path, e.g. my_model/1/.",
         )
@@ -249,7 +250,9 @@ def _signature_findings(signature: Signature, target: Target) -> Iterator[Findin
         yield Finding(
             level="warning",
             code="no-inputs",
-            message=f"Signature {name!r} has no inputs: it returns the same thing for every request.",
+            message=(
+                f"Signature {name!r} has no inputs: it returns the same thing for every request."
+            ),
             fix="Export the signature with the tensors a client must send as inputs.",
             signature=name,
         )

@@ -24,12 +24,12 @@ def html_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A bordered HTML table; every cell is escaped."""
     head = "".join(f'<th style="{_CELL_STYLE}">{escape(h)}</th>' for h in headers)
     body = "".join(
-        "<tr>"
-        + "".join(f'<td style="{_CELL_STYLE}">{escape(str(c))}</td>' for c in row)
-        + "</tr>"
+        "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{escape(str(c))}</td>' for c in row) + "</tr>"
         for row in rows
     )
-    return f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def details(summary: str, body: str, is_open: bool = False) -> str:
@@ -45,14 +45,10 @@ def render_file_tree(info: SavedModelInfo) -> str:
         items = []
         for entry in groups.get(parent, []):
             name = f"{entry.name}/" if entry.is_dir else entry.name
-            label = (
-                f"<code>{escape(name)}</code> <small>{format_bytes(entry.size)}</small>"
-            )
+            label = f"<code>{escape(name)}</code> <small>{format_bytes(entry.size)}</small>"
             if entry.is_dir:
                 items.append(
-                    details(
-                        label, render(entry.path) or "<div><em>empty</em></div>", True
-                    )
+                    details(label, render(entry.path) or "<div><em>empty</em></div>", True)
                 )
             else:
                 items.append(f"<div>{label}</div>")
@@ -83,9 +79,7 @@ def render_signature(signature: Signature) -> str:
         f"signature <b>{escape(signature.name)}</b> "
         f"<small>{escape(signature.method_name or '<no method>')}</small>"
     )
-    table = html_table(
-        ("direction", "alias", "dtype", "shape", "tensor", "encoding"), rows
-    )
+    table = html_table(("direction", "alias", "dtype", "shape", "tensor", "encoding"), rows)
     return details(summary, table, True)
 
 
@@ -97,16 +91,13 @@ def render_meta_graph(meta_graph: MetaGraph) -> str:
         f"<small>written by TensorFlow {escape(version)}</small>"
     )
     signatures = (
-        "".join(render_signature(s) for s in meta_graph.signatures)
-        or "<p>No signatures.</p>"
+        "".join(render_signature(s) for s in meta_graph.signatures) or "<p>No signatures.</p>"
     )
     ops = details(
         f"ops: {meta_graph.op_count} in total, {len(meta_graph.op_counts)} types",
         html_table(("op", "count"), meta_graph.op_counts[:MAX_OPS_SHOWN]),
     )
-    return details(
-        summary, f'<div style="margin-left:1.2em">{signatures}{ops}</div>', True
-    )
+    return details(summary, f'<div style="margin-left:1.2em">{signatures}{ops}</div>', True)
 
 
 def render_checks(results: Sequence[CheckResult], target: str) -> str:
@@ -119,7 +110,8 @@ def render_checks(results: Sequence[CheckResult], target: str) -> str:
     )
     items = "".join(
         f'<li><b style="color:{LEVEL_COLORS[r.level]}">{r.level}</b> '
-        f"<code>{escape(r.code)}</code>: {escape(r.message)}<br><small>Fix: {escape(r.fix)}</small></li>"
+        f"<code>{escape(r.code)}</code>: {escape(r.message)}"
+        f"<br><small>Fix: {escape(r.fix)}</small></li>"
         for r in results
     )
     body = f"<ul>{items}</ul>" if items else "<p>No findings.</p>"
@@ -141,21 +133,14 @@ def render_variables(info: SavedModelInfo) -> str:
         for v in info.variables
     ]
     summary = (
-        f"variables: {len(info.variables)} tensors, "
-        f"{format_bytes(info.variables_bytes)} on disk"
+        f"variables: {len(info.variables)} tensors, {format_bytes(info.variables_bytes)} on disk"
     )
-    return details(
-        summary, html_table(("name", "dtype", "shape", "bytes", "note"), rows)
-    )
+    return details(summary, html_table(("name", "dtype", "shape", "bytes", "note"), rows))
 
 
 def render_html(info: SavedModelInfo) -> str:
     """The whole SavedModel: tree, meta graphs, signature table, checks, variables."""
-    where = (
-        f"version {info.version}"
-        if info.version is not None
-        else "no version directory"
-    )
+    where = f"version {info.version}" if info.version is not None else "no version directory"
     if info.other_versions:
         where += f" (other versions: {', '.join(map(str, info.other_versions))})"
     header = (

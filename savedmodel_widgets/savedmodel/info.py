@@ -262,9 +262,7 @@ class SavedModelInfo:
     @property
     def variables_bytes(self) -> int:
         """Bytes of the files under ``variables/`` (0 when there is none)."""
-        return next(
-            (e.size for e in self.files if e.path == "variables" and e.is_dir), 0
-        )
+        return next((e.size for e in self.files if e.path == "variables" and e.is_dir), 0)
 
     @property
     def has_variables_dir(self) -> bool:
@@ -280,11 +278,14 @@ class SavedModelInfo:
         return (exact or tagged or [None])[0]
 
     @property
+    def main_meta_graph(self) -> MetaGraph | None:
+        """The serving meta graph, else the first one (``None`` only without meta graphs)."""
+        return self.serving_meta_graph or (self.meta_graphs[0] if self.meta_graphs else None)
+
+    @property
     def signatures(self) -> tuple[Signature, ...]:
-        """The signatures of the serving meta graph (of the first one when none is tagged ``serve``)."""
-        meta_graph = self.serving_meta_graph or (
-            self.meta_graphs[0] if self.meta_graphs else None
-        )
+        """The signatures of :attr:`main_meta_graph`."""
+        meta_graph = self.main_meta_graph
         return meta_graph.signatures if meta_graph else ()
 
     def signature(self, name: str = DEFAULT_SIGNATURE) -> Signature:
@@ -295,13 +296,9 @@ class SavedModelInfo:
         SavedModelError
             When there is none; the message lists the names that exist.
         """
-        meta_graph = self.serving_meta_graph or (
-            self.meta_graphs[0] if self.meta_graphs else None
-        )
+        meta_graph = self.main_meta_graph
         if meta_graph is None:
-            raise SavedModelError(
-                f"{self.path} has no meta graph, so no signature {name!r}."
-            )
+            raise SavedModelError(f"{self.path} has no meta graph, so no signature {name!r}.")
         return meta_graph.signature(name)
 
     def signature_rows(self) -> list[dict[str, Any]]:

@@ -80,7 +80,8 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
     versions = version_dirs(path)
     if not versions and found:
         raise SavedModelError(
-            f"{path} is a SavedModel without version directories; read it without version={version}."
+            f"{path} is a SavedModel without version directories; "
+            f"read it without version={version}."
         )
     if not versions:
         raise NotASavedModelError(describe_non_saved_model(path))
@@ -91,9 +92,7 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
             f"{path} has no version {version}; the versions that hold a SavedModel are: {known}."
         )
     others = tuple(sorted(v for v in versions if v != chosen))
-    return Location(
-        versions[chosen], path, chosen, others, model_file(versions[chosen]) or ""
-    )
+    return Location(versions[chosen], path, chosen, others, model_file(versions[chosen]) or "")
 
 
 def describe_non_saved_model(path: str) -> str:
@@ -104,12 +103,8 @@ def describe_non_saved_model(path: str) -> str:
         return f"{path} cannot be listed ({error.strerror}); check its permissions."
     if not names:
         return f"{path} is empty: it holds no saved_model.pb. Export a model into it first."
-    listing = ", ".join(names[:12]) + (
-        f" and {len(names) - 12} more" if len(names) > 12 else ""
-    )
-    message = (
-        f"{path} holds no saved_model.pb or saved_model.pbtxt; it contains: {listing}."
-    )
+    listing = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    message = f"{path} holds no saved_model.pb or saved_model.pbtxt; it contains: {listing}."
     hint = _directory_hint(path, names)
     return f"{message} {hint}" if hint else message
 
@@ -141,7 +136,8 @@ def _directory_hint(path: str, names: list[str]) -> str:
     subdirs = [n for n in names if os.path.isdir(os.path.join(path, n))]
     with_models = [n for n in subdirs if model_file(os.path.join(path, n))]
     if with_models:
-        return f"Sub-directories that hold a SavedModel: {', '.join(with_models[:12])}; pass one of them."
+        listing = ", ".join(with_models[:12])
+        return f"Sub-directories that hold a SavedModel: {listing}; pass one of them."
     return ""
 
 
@@ -149,9 +145,7 @@ def _file_hint(path: str) -> str:
     if path.lower().endswith((".h5", ".hdf5", ".keras")):
         return "It is a Keras model file: load it with Keras and export it as a SavedModel."
     if path.endswith((".index", ".meta")) or ".data-" in os.path.basename(path):
-        return (
-            "It is part of a TensorFlow checkpoint: restore it and export a SavedModel."
-        )
+        return "It is part of a TensorFlow checkpoint: restore it and export a SavedModel."
     return "Pass the directory that holds saved_model.pb."
 
 
@@ -184,12 +178,8 @@ def _walk(directory: str, prefix: str, entries: list[FileEntry]) -> int:
             items = list(scan)
     except OSError as error:
         raise SavedModelError(f"Cannot list {directory}: {error.strerror}.") from error
-    dirs = sorted(
-        (i for i in items if i.is_dir(follow_symlinks=False)), key=lambda i: i.name
-    )
-    files = sorted(
-        (i for i in items if not i.is_dir(follow_symlinks=False)), key=lambda i: i.name
-    )
+    dirs = sorted((i for i in items if i.is_dir(follow_symlinks=False)), key=lambda i: i.name)
+    files = sorted((i for i in items if not i.is_dir(follow_symlinks=False)), key=lambda i: i.name)
     total = 0
     for item in dirs:
         position = len(entries)

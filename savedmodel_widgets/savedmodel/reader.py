@@ -21,9 +21,7 @@ OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 VARIABLE_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def read_saved_model(
-    path: str | os.PathLike[str], version: int | None = None
-) -> SavedModelInfo:
+def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -> SavedModelInfo:
     """Read a SavedModel from disk without importing TensorFlow.
 
     Parameters
@@ -141,12 +139,8 @@ def _signature(name: str, proto: Any) -> Signature:
     return Signature(
         name=name,
         method_name=proto.method_name,
-        inputs=tuple(
-            _tensor(alias, proto.inputs[alias]) for alias in sorted(proto.inputs)
-        ),
-        outputs=tuple(
-            _tensor(alias, proto.outputs[alias]) for alias in sorted(proto.outputs)
-        ),
+        inputs=tuple(_tensor(alias, proto.inputs[alias]) for alias in sorted(proto.inputs)),
+        outputs=tuple(_tensor(alias, proto.outputs[alias]) for alias in sorted(proto.outputs)),
     )
 
 
@@ -176,12 +170,9 @@ def _tensor(alias: str, proto: Any) -> TensorInfo:
             dtype=dtype_name(dtype),
             shape=_shape(proto.tensor_shape)
             if proto.HasField("tensor_shape")
-            else None,
+            else _composite_shape(spec),
             encoding="composite",
-            composite_type=spec.type_spec_class_name
-            or enum_names("TypeSpecProto.TypeSpecClass").get(
-                spec.type_spec_class, "UNKNOWN"
-            ),
+            composite_type=spec.type_spec_class_name or _spec_class_name(spec.type_spec_class),
             components=tuple(component.name for component in composite.components),
         )
     return TensorInfo(
@@ -196,6 +187,17 @@ def _spec_class_name(number: int) -> str:
     """``RAGGED_TENSOR_SPEC`` -> ``RaggedTensorSpec``, TensorFlow's class name."""
     enum_name = enum_names("TypeSpecProto.TypeSpecClass").get(number, "UNKNOWN")
     return "".join(word.capitalize() for word in enum_name.split("_"))
+
+
+def _composite_shape(spec: Any) -> Shape:
+    """The shape a composite tensor's spec records first in its state, as
+    ``RaggedTensorSpec`` and ``SparseTensorSpec`` do; else unknown rank."""
+    state = spec.type_state
+    if state.WhichOneof("kind") == "tuple_value" and state.tuple_value.values:
+        first = state.tuple_value.values[0]
+        if first.WhichOneof("kind") == "tensor_shape_value":
+            return _shape(first.tensor_shape_value)
+    return None
 
 
 def _shape(proto: Any) -> Shape:
@@ -258,7 +260,5 @@ def _object_graph_variable_names(proto: Any) -> Iterator[tuple[str, str]]:
         for child in node.children:
             if child.node_id not in paths and 0 <= child.node_id < len(nodes):
                 step = child.local_name.replace(".", "..").replace("/", ".S")
-                paths[child.node_id] = (
-                    f"{paths[node_id]}/{step}" if paths[node_id] else step
-                )
+                paths[child.node_id] = f"{paths[node_id]}/{step}" if paths[node_id] else step
                 queue.append(child.node_id)

@@ -55,18 +55,14 @@ def format_columns(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return [
         indent
-        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
 
 
 def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
     """Everything ``python -m savedmodel_widgets show`` prints."""
-    where = (
-        f"version {info.version}"
-        if info.version is not None
-        else "no version directory"
-    )
+    where = f"version {info.version}" if info.version is not None else "no version directory"
     if info.other_versions:
         where += f"; other versions: {', '.join(map(str, info.other_versions))}"
     lines = [
@@ -85,19 +81,14 @@ def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
             f"MetaGraph tags {list(meta_graph.tags)}  (written by TensorFlow {written_by})",
         ]
         for signature in meta_graph.signatures:
-            lines.append(
-                f"  signature {signature.name!r}  method {signature.method_name}"
-            )
+            lines.append(f"  signature {signature.name!r}  method {signature.method_name}")
             for direction, tensors in (
                 ("inputs", signature.inputs),
                 ("outputs", signature.outputs),
             ):
                 lines.append(f"    {direction}:")
                 lines += format_columns(
-                    [
-                        (t.alias, t.dtype, t.shape_text, t.tensor_text)
-                        for t in tensors
-                    ],
+                    [(t.alias, t.dtype, t.shape_text, t.tensor_text) for t in tensors],
                     indent="      ",
                 )
         if not meta_graph.signatures:

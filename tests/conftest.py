@@ -1,0 +1,296 @@
+"""Real SavedModels written by TensorFlow, built once per test session.
+
+Every export is tiny, so the whole set is written in a few seconds after the
+(one) TensorFlow import. Tests that damage a model take a copy through
+``saved_model_copy``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import shutil  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+CLASS_NAMES = ("cat", "dog", "bird")
+
+
+@dataclass
+class ExportedModels:
+    """Paths of the exports, and the live objects some of them were written from."""
+
+    paths: dict[str, str] = field(default_factory=dict)
+    live: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def tf():
+    """The TensorFlow module, imported once."""
+    import tensorflow
+
+    return tensorflow
+
+
+# --- TF2 exports -------------------------------------------------------------
+
+
+def export_keras3(tf, path):
+    """Keras 3 functional model ``image`` -> Dense(16) -> ``scores``, via ``model.export``."""
+    import keras
+
+    inputs = keras.Input((8,), name="image")
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax", name="scores")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.export(path, verbose=False)
+    return model
+
+
+def linear_module(tf):
+    """A ``tf.Module`` with variables and two ``tf.function`` methods over ``x [None, 4]``."""
+    spec = tf.TensorSpec([None, 4], tf.float32, name="x")
+
+    class Linear(tf.Module):
+        def __init__(self):
+            super().__init__(name="linear")
+            # Attribute names differ from variable names, so the checkpoint key
+            # (``kernel/...``) and the variable name (``weights``) differ.
+            self.kernel = tf.Variable(tf.random.normal([4, 3]), name="weights")
+            self.offset = tf.Variable(tf.random.normal([3]), name="bias")
+
+        @tf.function(input_signature=[spec])
+        def predict(self, x):
+            return {"logits": x @ self.kernel + self.offset}
+
+        @tf.function(input_signature=[spec])
+        def proba(self, x):
+            return {"probabilities": tf.nn.softmax(x @ self.kernel + self.offset)}
+
+    return Linear()
+
+
+def export_module(tf, path):
+    """``tf.saved_model.save`` of a module with signatures serving_default and predict_proba."""
+    module = linear_module(tf)
+    tf.saved_model.save(
+        module,
+        path,
+        signatures={
+            "serving_default": module.predict.get_concrete_function(),
+            "predict_proba": module.proba.get_concrete_function(),
+        },
+    )
+    return module
+
+
+def export_function(tf, path, spec, body):
+    """Save a variable-free module whose serving_default signature is ``body(spec)``."""
+    module = tf.Module()
+    module.serve = tf.function(body, input_signature=[spec])
+    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    return module
+
+
+def export_string_input(tf, path):
+    spec = tf.TensorSpec([None], tf.string, name="text")
+    return export_function(tf, path, spec, lambda text: {"length": tf.strings.length(text)})
+
+
+def export_fixed_batch(tf, path):
+    spec = tf.TensorSpec([1, 4], tf.float32, name="x")
+    return export_function(tf, path, spec, lambda x: {"y": x * 2.0})
+
+
+def export_unknown_rank(tf, path):
+    spec = tf.TensorSpec(None, tf.float32, name="x")
+    return export_function(tf, path, spec, lambda x: {"y": x + 1.0})
+
+
+# --- TF1 exports -------------------------------------------------------------
+
+
+def tf1_scores(tf, x):
+    """``softmax(x @ W + b)`` named ``scores``, as in the reference document."""
+    weights = tf.Variable(tf.random.normal([4, 3]), name="W")
+    bias = tf.Variable(tf.zeros([3]), name="b")
+    return tf.nn.softmax(x @ weights + bias, name="scores")
+
+
+def tf1_class_names(tf, scores):
+    """Look the arg-max class id up in a static hash table of class names."""
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant([0, 1, 2], tf.int64), tf.constant(list(CLASS_NAMES))
+        ),
+        default_value="unknown",
+    )
+    return table.lookup(tf.argmax(scores, axis=1), name="classes")
+
+
+def tf1_signature(tf, inputs, outputs):
+    """A predict SignatureDef from ``{alias: tensor}`` dicts."""
+    utils = tf.compat.v1.saved_model.utils
+    return tf.compat.v1.saved_model.signature_def_utils.build_signature_def(
+        inputs={alias: utils.build_tensor_info(t) for alias, t in inputs.items()},
+        outputs={alias: utils.build_tensor_info(t) for alias, t in outputs.items()},
+        method_name=tf.compat.v1.saved_model.PREDICT_METHOD_NAME,
+    )
+
+
+def tf1_build(tf, path, graph_fn, as_text=False, extra_tags=None):
+    """Run ``graph_fn(tf) -> (inputs, outputs, signature name)`` in a fresh graph and
+    write it with ``SavedModelBuilder`` under tag ``serve``.
+
+    With ``extra_tags``, a second meta graph with those tags is added whose
+    signature is the same one under the name ``<name>_<last tag>``.
+    """
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        inputs, outputs, name = graph_fn(tf)
+        session.run(tf.compat.v1.global_variables_initializer())
+        signature = tf1_signature(tf, inputs, outputs)
+        builder = tf.compat.v1.saved_model.Builder(path)
+        builder.add_meta_graph_and_variables(
+            session,
+            [tf.compat.v1.saved_model.tag_constants.SERVING],
+            signature_def_map={name: signature},
+            main_op=tf.compat.v1.tables_initializer(),
+        )
+        if extra_tags:
+            builder.add_meta_graph(
+                list(extra_tags),
+                signature_def_map={f"{name}_{extra_tags[-1]}": signature},
+            )
+        builder.save(as_text=as_text)
+
+
+def images_graph(tf):
+    """The reference's ``predict_images``: images -> scores and class names."""
+    images = tf.compat.v1.placeholder(tf.float32, [None, 4], name="images")
+    scores = tf1_scores(tf, images)
+    classes = tf1_class_names(tf, scores)
+    return {"images": images}, {"scores": scores, "classes": classes}, "predict_images"
+
+
+def default_images_graph(tf):
+    """``images_graph`` under the signature name serving_default."""
+    inputs, outputs, _ = images_graph(tf)
+    return inputs, outputs, "serving_default"
+
+
+def sparse_graph(tf):
+    features = tf.compat.v1.sparse_placeholder(tf.float32, shape=[None, 10], name="features")
+    total = tf.sparse.reduce_sum(features, axis=1)
+    return {"features": features}, {"total": total}, "serving_default"
+
+
+def ragged_graph(tf):
+    tokens = tf.compat.v1.ragged.placeholder(tf.float32, ragged_rank=1, value_shape=[])
+    total = tf.reduce_sum(tokens, axis=1)
+    return {"tokens": tokens}, {"total": total}, "serving_default"
+
+
+def export_simple_save(tf, path):
+    """Exactly the reference document's ``simple_save`` example."""
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+        y = tf1_scores(tf, x)
+        session.run(tf.compat.v1.global_variables_initializer())
+        tf.compat.v1.saved_model.simple_save(
+            session, path, inputs={"image": x}, outputs={"scores": y}
+        )
+
+
+def export_builder(tf, path):
+    tf1_build(tf, path, images_graph)
+
+
+def export_pbtxt(tf, path):
+    tf1_build(tf, path, images_graph, as_text=True)
+
+
+def export_multi_tag(tf, path):
+    tf1_build(tf, path, default_images_graph, extra_tags=("serve", "gpu"))
+
+
+def export_sparse_input(tf, path):
+    tf1_build(tf, path, sparse_graph)
+
+
+def export_ragged_input(tf, path):
+    tf1_build(tf, path, ragged_graph)
+
+
+# --- the session fixture -----------------------------------------------------
+
+EXPORTERS = {
+    "keras3": export_keras3,
+    "module": export_module,
+    "simple_save": export_simple_save,
+    "builder": export_builder,
+    "pbtxt": export_pbtxt,
+    "multi_tag": export_multi_tag,
+    "string_input": export_string_input,
+    "sparse_input": export_sparse_input,
+    "ragged_input": export_ragged_input,
+    "fixed_batch": export_fixed_batch,
+    "unknown_rank": export_unknown_rank,
+}
+"""Every single-directory export, by the name tests use."""
+
+VERSIONS = (1, 3)
+"""Version directories of the ``versioned`` layout (each a copy of ``module``)."""
+
+
+def make_versioned(source, parent):
+    """TF Serving layout: ``parent/1``, ``parent/3`` and a non-numeric ``parent/tmp-foo``."""
+    os.makedirs(parent)
+    for version in VERSIONS:
+        shutil.copytree(source, os.path.join(parent, str(version)))
+    # An export in progress: it holds a SavedModel, but is not a version.
+    shutil.copytree(source, os.path.join(parent, "tmp-foo"))
+    return parent
+
+
+@pytest.fixture(scope="session")
+def exported_models(tf, tmp_path_factory):
+    """Write every model once; keep the live Keras model and module."""
+    root = tmp_path_factory.mktemp("saved_models")
+    exported = ExportedModels()
+    for name, export in EXPORTERS.items():
+        path = str(root / name)
+        live = export(tf, path)
+        exported.paths[name] = path
+        if live is not None:
+            exported.live[name] = live
+    exported.paths["versioned"] = make_versioned(exported.paths["module"], str(root / "versioned"))
+    return exported
+
+
+@pytest.fixture(scope="session")
+def saved_models(exported_models):
+    """``name -> path`` of real SavedModels written by TensorFlow (do not modify them)."""
+    return dict(exported_models.paths)
+
+
+@pytest.fixture(scope="session")
+def live_models(exported_models):
+    """``name -> object`` the TF2 exports were written from (``keras3``, ``module``, ...)."""
+    return exported_models.live
+
+
+@pytest.fixture
+def saved_model_copy(saved_models, tmp_path):
+    """A function ``copy(name) -> path`` that copies a model where a test may damage it."""
+
+    def copy(name):
+        destination = tmp_path / f"{name}_copy"
+        shutil.copytree(saved_models[name], destination)
+        return str(destination)
+
+    return copy

@@ -1,0 +1,92 @@
+"""``import savedmodel_widgets`` and the CLI stay light: no TensorFlow, pandas or ipywidgets.
+
+Each check runs in a new interpreter, because the test session itself has
+imported TensorFlow to build the SavedModels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = ("tensorflow", "keras", "pandas", "ipywidgets")
+"""Top-level packages the light paths must not import."""
+
+LOADED_HEAVY = f"""\
+def loaded_heavy():
+    import sys
+
+    return sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})
+"""
+"""Python code: ``loaded_heavy()`` lists the heavy modules loaded so far."""
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c code args`` from the checkout, with TensorFlow's logs quiet."""
+    env = dict(os.environ)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("module", ["savedmodel_widgets", "savedmodel_widgets.savedmodel"])
+def test_import_loads_no_heavy_package(module: str):
+    code = f"{LOADED_HEAVY}\nimport json\nimport {module}\nprint(json.dumps(loaded_heavy()))"
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == [], f"import {module} loaded {loaded}"
+
+
+CLI = (
+    LOADED_HEAVY
+    + """
+import json, runpy, sys
+
+report, sys.argv = sys.argv[1], ["savedmodel_widgets", *sys.argv[2:]]
+try:
+    runpy.run_module("savedmodel_widgets", run_name="__main__", alter_sys=True)
+    code = 0
+except SystemExit as stop:
+    code = stop.code
+with open(report, "w") as file:
+    json.dump({"code": code, "loaded": loaded_heavy()}, file)
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_codes"),
+    [
+        (["show"], {0}),
+        (["show", "--json"], {0}),
+        (["check"], {0, 1}),  # 1: an error-level check failed; the model may fail checks
+        (["check", "--json", "--target", "eas"], {0, 1}),
+    ],
+    ids=["show", "show-json", "check", "check-eas-json"],
+)
+def test_cli_loads_neither_tensorflow_nor_pandas(
+    saved_models, tmp_path: Path, command: list[str], exit_codes: set[int]
+):
+    report = tmp_path / "report.json"
+    result = run_python(CLI, str(report), command[0], saved_models["module"], *command[1:])
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(report.read_text())
+    assert outcome["code"] in exit_codes, result.stderr
+    assert result.stdout.strip(), "the command printed nothing"
+    assert outcome["loaded"] == [], f"the CLI loaded {outcome['loaded']}"
