@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from .errors import SavedModelError
 from .savedmodel import SavedModelInfo, check, read_saved_model
-from .savedmodel.checks import TARGETS, CheckResult
+from .savedmodel.checks import TARGETS, CheckResult, is_ready, verdict
 from .savedmodel.text import render_summary
 
 EXIT_OK = 0
@@ -69,19 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = list(TARGETS) if args.target == "all" else [args.target]
     results = {target: check(info, target) for target in targets}
     print(_checks_json(info, results) if args.json else _checks_text(results))
-    failed = any(r.level == "error" for found in results.values() for r in found)
-    return EXIT_CHECK_FAILED if failed else EXIT_OK
+    ready = all(is_ready(found) for found in results.values())
+    return EXIT_OK if ready else EXIT_CHECK_FAILED
 
 
 def _checks_text(results: dict[str, list[CheckResult]]) -> str:
     lines = []
     for target, found in results.items():
-        counts = {level: sum(r.level == level for r in found) for level in ("error", "warning")}
-        verdict = "will not serve" if counts["error"] else "ready to serve"
-        lines.append(
-            f"{TARGETS[target]}: {verdict} "
-            f"({counts['error']} error(s), {counts['warning']} warning(s))"
-        )
+        lines.append(f"{TARGETS[target]}: {verdict(found)}")
         for result in found:
             where = f" [{result.signature}]" if result.signature else ""
             lines.append(f"  {result.level} {result.code}{where}: {result.message}")
@@ -95,7 +90,7 @@ def _checks_json(info: SavedModelInfo, results: dict[str, list[CheckResult]]) ->
             "path": info.path,
             "targets": {
                 target: {
-                    "ready": not any(r.level == "error" for r in found),
+                    "ready": is_ready(found),
                     "results": [dataclasses.asdict(r) for r in found],
                 }
                 for target, found in results.items()

@@ -147,3 +147,15 @@ def test_results_are_sorted_by_level_and_target_is_validated(saved_models):
     assert all(r.target == "eas" for r in results)
     with pytest.raises(ValueError, match="tfserving, eas"):
         smw.check(saved_models["simple_save"], "torchserve")
+
+
+def test_verdict_counts_levels(saved_models):
+    from savedmodel_widgets.savedmodel.checks import verdict
+
+    assert verdict(smw.check(saved_models["simple_save"], "eas")) == "ready to serve"
+    sparse = smw.check(saved_models["sparse_input"], "eas")
+    errors = sum(r.level == "error" for r in sparse)
+    assert verdict(sparse).startswith(f"will not serve ({errors} error")
+    builder = smw.check(saved_models["builder"], "tfserving")
+    assert verdict(builder) == "ready to serve (1 warning, 1 note)"
+    assert [r.code for r in builder] == ["no-serving-default", "no-version-directory"]

@@ -100,6 +100,23 @@ def check(
     return sorted(results, key=lambda result: LEVELS.index(result.level))
 
 
+def is_ready(results: list[CheckResult]) -> bool:
+    """True when no result is an error: the server will load and serve the model."""
+    return not any(result.level == "error" for result in results)
+
+
+def verdict(results: list[CheckResult]) -> str:
+    """``ready to serve (1 warning, 2 notes)`` or ``will not serve (1 error)``."""
+    nouns = {"error": "error", "warning": "warning", "info": "note"}
+    counts = [
+        f"{count} {nouns[level]}{'s' if count > 1 else ''}"
+        for level in LEVELS
+        if (count := sum(result.level == level for result in results))
+    ]
+    head = "ready to serve" if is_ready(results) else "will not serve"
+    return f"{head} ({', '.join(counts)})" if counts else head
+
+
 class Finding(NamedTuple):
     """A check's finding before the target is attached."""
 

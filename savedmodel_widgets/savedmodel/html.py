@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from .checks import TARGETS, CheckResult, check
+from .checks import TARGETS, CheckResult, check, is_ready, verdict
 from .info import MetaGraph, SavedModelInfo, Signature, format_shape
-from .text import children_by_parent, format_bytes, variable_key_note
+from .text import VARIABLE_COLUMNS, children_by_parent, format_bytes, variable_rows
 
 LEVEL_COLORS = {"error": "#b00020", "warning": "#b26a00", "info": "#1a5fb4"}
 MAX_OPS_SHOWN = 40
@@ -102,12 +102,9 @@ def render_meta_graph(meta_graph: MetaGraph) -> str:
 
 def render_checks(results: Sequence[CheckResult], target: str) -> str:
     """The findings for one serving system, or a line that says it is ready."""
-    errors = sum(result.level == "error" for result in results)
-    verdict = (
-        f'<span style="color:{LEVEL_COLORS["error"]}">{errors} error(s): will not serve</span>'
-        if errors
-        else '<span style="color:#26a269">ready to serve</span>'
-    )
+    color = "#26a269" if is_ready(results) else LEVEL_COLORS["error"]
+    summary = f'{escape(TARGETS[target])}: <span style="color:{color}">{verdict(results)}</span>'
+    worth_reading = any(result.level != "info" for result in results)
     items = "".join(
         f'<li><b style="color:{LEVEL_COLORS[r.level]}">{r.level}</b> '
         f"<code>{escape(r.code)}</code>: {escape(r.message)}"
@@ -115,27 +112,17 @@ def render_checks(results: Sequence[CheckResult], target: str) -> str:
         for r in results
     )
     body = f"<ul>{items}</ul>" if items else "<p>No findings.</p>"
-    return details(f"{escape(TARGETS[target])}: {verdict}", body, bool(errors))
+    return details(summary, body, worth_reading)
 
 
 def render_variables(info: SavedModelInfo) -> str:
     """The saved variables (collapsed), or why they could not be read."""
     if info.variables_error:
         return f"<p>Variables: {escape(info.variables_error)}</p>"
-    rows = [
-        (
-            v.name,
-            v.dtype,
-            format_shape(v.shape),
-            format_bytes(v.nbytes),
-            variable_key_note(v),
-        )
-        for v in info.variables
-    ]
     summary = (
         f"variables: {len(info.variables)} tensors, {format_bytes(info.variables_bytes)} on disk"
     )
-    return details(summary, html_table(("name", "dtype", "shape", "bytes", "note"), rows))
+    return details(summary, html_table(VARIABLE_COLUMNS, variable_rows(info)))
 
 
 def render_html(info: SavedModelInfo) -> str:

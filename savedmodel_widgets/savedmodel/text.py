@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .info import FileEntry, SavedModelInfo, VariableInfo, format_shape
+from .info import FileEntry, SavedModelInfo, format_shape
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 
@@ -111,22 +111,25 @@ def render_variables(info: SavedModelInfo) -> str:
             f"(variables/ {format_bytes(info.variables_bytes)} on disk)"
         )
     ]
-    lines += format_columns(
-        [
-            (
-                v.name,
-                v.dtype,
-                format_shape(v.shape),
-                format_bytes(v.nbytes),
-                variable_key_note(v),
-            )
-            for v in info.variables
-        ],
-        indent="  ",
-    )
+    lines += format_columns(variable_rows(info), indent="  ")
     return "\n".join(lines)
 
 
-def variable_key_note(variable: VariableInfo) -> str:
-    """``key: <checkpoint key>`` when the key differs from the variable's name, else empty."""
-    return "" if variable.key == variable.name else f"key: {variable.key}"
+VARIABLE_COLUMNS = ("name", "dtype", "shape", "bytes", "note")
+
+
+def variable_rows(info: SavedModelInfo) -> list[tuple[str, str, str, str, str]]:
+    """One row of text per saved variable, in :data:`VARIABLE_COLUMNS` order.
+
+    The note gives the checkpoint key when it differs from the variable's name.
+    """
+    return [
+        (
+            v.name,
+            v.dtype,
+            format_shape(v.shape),
+            format_bytes(v.nbytes),
+            "" if v.key == v.name else f"key: {v.key}",
+        )
+        for v in info.variables
+    ]
