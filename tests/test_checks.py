@@ -159,3 +159,16 @@ def test_verdict_counts_levels(saved_models):
     builder = smw.check(saved_models["builder"], "tfserving")
     assert verdict(builder) == "ready to serve (1 warning, 1 note)"
     assert [r.code for r in builder] == ["no-serving-default", "no-version-directory"]
+
+
+def test_incomplete_newer_version_directory(saved_model_copy):
+    parent = saved_model_copy("versioned")
+    os.makedirs(os.path.join(parent, "2", "variables"))
+    assert "newest-version-incomplete" not in codes(smw.check(parent))
+    os.makedirs(os.path.join(parent, "7", "variables"))
+    info = smw.read_saved_model(parent)
+    assert (info.version, info.versions_without_model) == (3, (2, 7))
+    (finding,) = [r for r in smw.check(info) if r.code == "newest-version-incomplete"]
+    assert finding.level == "error" and "7" in finding.message and "3" in finding.message
+    assert "newest-version-incomplete" not in codes(smw.check(info, "eas"))
+    assert smw.read_saved_model(os.path.join(parent, "1")).versions_without_model == (2, 7)

@@ -241,6 +241,9 @@ class SavedModelInfo:
         The saved tensors, in checkpoint key order.
     variables_error : str
         Why ``variables/`` could not be read; empty when it was read (or is absent).
+    versions_without_model : tuple of int
+        Numeric directories beside the version that hold no SavedModel (an
+        export in progress, or a broken one): TF Serving would try to load them.
     """
 
     path: str
@@ -253,6 +256,7 @@ class SavedModelInfo:
     meta_graphs: tuple[MetaGraph, ...]
     variables: tuple[VariableInfo, ...]
     variables_error: str = ""
+    versions_without_model: tuple[int, ...] = ()
 
     @property
     def total_bytes(self) -> int:

@@ -22,6 +22,7 @@ class Location:
     version: int | None
     other_versions: tuple[int, ...]
     model_file: str
+    versions_without_model: tuple[int, ...] = ()
 
 
 def model_file(directory: str) -> str | None:
@@ -32,18 +33,26 @@ def model_file(directory: str) -> str | None:
     return None
 
 
-def version_dirs(directory: str) -> dict[int, str]:
-    """``{version: path}`` of the numeric sub-directories that hold a SavedModel."""
+def numeric_dirs(directory: str) -> dict[int, str]:
+    """``{version: path}`` of the sub-directories named by a number, as TF Serving sees them."""
     try:
         names = os.listdir(directory)
     except OSError:
         return {}
-    versions = {}
-    for name in names:
-        path = os.path.join(directory, name)
-        if name.isdigit() and os.path.isdir(path) and model_file(path):
-            versions[int(name)] = path
-    return versions
+    return {
+        int(name): os.path.join(directory, name)
+        for name in names
+        if name.isdigit() and os.path.isdir(os.path.join(directory, name))
+    }
+
+
+def version_dirs(directory: str) -> dict[int, str]:
+    """``{version: path}`` of the numeric sub-directories that hold a SavedModel."""
+    return {v: path for v, path in numeric_dirs(directory).items() if model_file(path)}
+
+
+def _versions_without_model(directory: str) -> tuple[int, ...]:
+    return tuple(sorted(v for v, path in numeric_dirs(directory).items() if not model_file(path)))
 
 
 def locate(path: str | os.PathLike[str], version: int | None = None) -> Location:
@@ -75,7 +84,9 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
         name = os.path.basename(path)
         if name.isdigit():
             siblings = sorted(v for v in version_dirs(parent) if v != int(name))
-            return Location(path, parent, int(name), tuple(siblings), found)
+            return Location(
+                path, parent, int(name), tuple(siblings), found, _versions_without_model(parent)
+            )
         return Location(path, path, None, (), found)
     versions = version_dirs(path)
     if not versions and found:
@@ -92,7 +103,14 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
             f"{path} has no version {version}; the versions that hold a SavedModel are: {known}."
         )
     others = tuple(sorted(v for v in versions if v != chosen))
-    return Location(versions[chosen], path, chosen, others, model_file(versions[chosen]) or "")
+    return Location(
+        versions[chosen],
+        path,
+        chosen,
+        others,
+        model_file(versions[chosen]) or "",
+        _versions_without_model(path),
+    )
 
 
 def describe_non_saved_model(path: str) -> str:

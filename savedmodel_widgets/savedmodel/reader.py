@@ -67,6 +67,7 @@ def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -
         base_path=location.base_path,
         version=location.version,
         other_versions=location.other_versions,
+        versions_without_model=location.versions_without_model,
         format="pbtxt" if location.model_file == PBTXT_FILE else "pb",
         schema_version=proto.saved_model_schema_version,
         files=list_tree(location.path),
