@@ -172,3 +172,11 @@ def test_incomplete_newer_version_directory(saved_model_copy):
     assert finding.level == "error" and "7" in finding.message and "3" in finding.message
     assert "newest-version-incomplete" not in codes(smw.check(info, "eas"))
     assert smw.read_saved_model(os.path.join(parent, "1")).versions_without_model == (2, 7)
+
+
+def test_ragged_input_is_named_in_the_finding(saved_models):
+    info = smw.read_saved_model(saved_models["ragged_input"])
+    (tokens,) = info.signature().inputs
+    assert tokens.is_composite and not tokens.is_sparse
+    (finding,) = [r for r in smw.check(info, "eas") if r.code == "non-dense-tensor"]
+    assert finding.level == "error" and "composite (RaggedTensorSpec)" in finding.message

@@ -60,7 +60,9 @@ def edits(data, values):
     """1 to 16 distinct ``(position, value)`` edits of ``data``."""
     return st.lists(
         st.tuples(st.integers(0, len(data) - 1), values),
-        min_size=1, max_size=16, unique_by=lambda edit: edit[0],
+        min_size=1,
+        max_size=16,
+        unique_by=lambda edit: edit[0],
     )
 
 

@@ -250,9 +250,7 @@ def test_variables_match_the_checkpoint(tf, saved_models, name):
         if variable.dtype != "string":
             assert variable.nbytes == reader.get_tensor(variable.key).nbytes, variable.key
     names = tf_variable_names(path, reader)
-    assert {v.key: v.name for v in info.variables} == {
-        key: names.get(key, key) for key in expected
-    }
+    assert {v.key: v.name for v in info.variables} == {key: names.get(key, key) for key in expected}
     assert any(mg.has_variables for mg in info.meta_graphs) == bool(expected)
 
 
@@ -265,10 +263,7 @@ def test_variable_names_are_those_of_the_live_model(tf, saved_models, live_model
     assert info.variables
     for variable in info.variables:
         saved = reader.get_tensor(variable.key)
-        (match,) = [
-            v for v in live
-            if tuple(v.shape) == saved.shape and (v.numpy() == saved).all()
-        ]
+        (match,) = [v for v in live if tuple(v.shape) == saved.shape and (v.numpy() == saved).all()]
         assert variable.name == match.name.removesuffix(":0")
 
 
@@ -344,9 +339,15 @@ def tf_table_rows(tf, path):
             for direction, tensors in (("input", signature.inputs), ("output", signature.outputs)):
                 for alias in sorted(tensors):
                     tensor = tf_tensor(tf, alias, tensors[alias])
-                    row = {"signature": name, "method": signature.method_name,
-                           "direction": direction, "alias": alias, "tensor": tensor_text(tensor),
-                           "dtype": tensor["dtype"], "shape": tensor["shape"]}
+                    row = {
+                        "signature": name,
+                        "method": signature.method_name,
+                        "direction": direction,
+                        "alias": alias,
+                        "tensor": tensor_text(tensor),
+                        "dtype": tensor["dtype"],
+                        "shape": tensor["shape"],
+                    }
                     if len(meta_graphs) > 1:
                         row = {"tags": ",".join(proto.meta_info_def.tags)} | row
                     rows.append(row)

@@ -102,3 +102,5 @@ def test_signature_table_columns(saved_models):
     single = smw.read_saved_model(saved_models["simple_save"]).signature_table()
     assert "tags" not in single.columns
     assert set(single["direction"]) == {"input", "output"}
+    signature = smw.read_saved_model(saved_models["simple_save"]).signature()
+    assert (signature.input_aliases, signature.output_aliases) == (("image",), ("scores",))
