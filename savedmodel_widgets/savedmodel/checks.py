@@ -218,21 +218,22 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
             ),
             fix="Export without as_text=True for the binary format.",
         )
-    newer = [v for v in info.versions_without_model if v > (info.version or 0)]
-    if target == "tfserving" and info.version is not None and newer:
-        yield Finding(
-            level="error",
-            code="newest-version-incomplete",
-            message=(
-                f"Version directory {max(newer)} in {info.base_path} holds no saved_model.pb, "
-                f"yet TF Serving serves the highest version number, so it would try to load "
-                f"{max(newer)} instead of {info.version} and fail."
-            ),
-            fix=(
-                f"Finish or remove {os.path.join(info.base_path, str(max(newer)))}; export into "
-                "a temporary directory and rename it into place when complete."
-            ),
-        )
+    if target == "tfserving" and info.version is not None:
+        newest = max(info.versions_without_model, default=info.version)
+        if newest > info.version:
+            yield Finding(
+                level="error",
+                code="newest-version-incomplete",
+                message=(
+                    f"Version directory {newest} in {info.base_path} holds no saved_model.pb, "
+                    f"yet TF Serving serves the highest version number, so it would try to "
+                    f"load {newest} instead of {info.version} and fail."
+                ),
+                fix=(
+                    f"Finish or remove {os.path.join(info.base_path, str(newest))}; export "
+                    "into a temporary directory and rename it into place when complete."
+                ),
+            )
     if target == "tfserving" and info.version is None:
         yield Finding(
             level="info",

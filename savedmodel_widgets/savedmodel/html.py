@@ -11,7 +11,13 @@ from html import escape
 
 from .checks import TARGETS, CheckResult, check, is_ready, verdict
 from .info import MetaGraph, SavedModelInfo, Signature, format_shape
-from .text import VARIABLE_COLUMNS, children_by_parent, format_bytes, variable_rows
+from .text import (
+    VARIABLE_COLUMNS,
+    children_by_parent,
+    describe_version,
+    format_bytes,
+    variable_rows,
+)
 
 LEVEL_COLORS = {"error": "#b00020", "warning": "#b26a00", "info": "#1a5fb4"}
 MAX_OPS_SHOWN = 40
@@ -127,9 +133,7 @@ def render_variables(info: SavedModelInfo) -> str:
 
 def render_html(info: SavedModelInfo) -> str:
     """The whole SavedModel: tree, meta graphs, signature table, checks, variables."""
-    where = f"version {info.version}" if info.version is not None else "no version directory"
-    if info.other_versions:
-        where += f" (other versions: {', '.join(map(str, info.other_versions))})"
+    where = describe_version(info)
     header = (
         f"<div><b>SavedModel</b> <code>{escape(info.path)}</code> · {escape(where)} · "
         f"saved_model.{info.format} · {format_bytes(info.total_bytes)}</div>"

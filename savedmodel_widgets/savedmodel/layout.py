@@ -33,26 +33,25 @@ def model_file(directory: str) -> str | None:
     return None
 
 
-def numeric_dirs(directory: str) -> dict[int, str]:
-    """``{version: path}`` of the sub-directories named by a number, as TF Serving sees them."""
+def scan_versions(directory: str) -> tuple[dict[int, str], tuple[int, ...]]:
+    """The sub-directories named by a number, as TF Serving sees them, in one listing.
+
+    Returns ``({version: path}`` of those that hold a SavedModel, the sorted
+    versions of those that do not``)``.
+    """
     try:
         names = os.listdir(directory)
     except OSError:
-        return {}
-    return {
-        int(name): os.path.join(directory, name)
-        for name in names
-        if name.isdigit() and os.path.isdir(os.path.join(directory, name))
-    }
-
-
-def version_dirs(directory: str) -> dict[int, str]:
-    """``{version: path}`` of the numeric sub-directories that hold a SavedModel."""
-    return {v: path for v, path in numeric_dirs(directory).items() if model_file(path)}
-
-
-def _versions_without_model(directory: str) -> tuple[int, ...]:
-    return tuple(sorted(v for v, path in numeric_dirs(directory).items() if not model_file(path)))
+        return {}, ()
+    with_model, without_model = {}, []
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.isdigit() and os.path.isdir(path):
+            if model_file(path):
+                with_model[int(name)] = path
+            else:
+                without_model.append(int(name))
+    return with_model, tuple(sorted(without_model))
 
 
 def locate(path: str | os.PathLike[str], version: int | None = None) -> Location:
@@ -83,12 +82,11 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
         parent = os.path.dirname(path)
         name = os.path.basename(path)
         if name.isdigit():
-            siblings = sorted(v for v in version_dirs(parent) if v != int(name))
-            return Location(
-                path, parent, int(name), tuple(siblings), found, _versions_without_model(parent)
-            )
+            versions, without_model = scan_versions(parent)
+            siblings = tuple(sorted(v for v in versions if v != int(name)))
+            return Location(path, parent, int(name), siblings, found, without_model)
         return Location(path, path, None, (), found)
-    versions = version_dirs(path)
+    versions, without_model = scan_versions(path)
     if not versions and found:
         raise SavedModelError(
             f"{path} is a SavedModel without version directories; "
@@ -109,7 +107,7 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
         chosen,
         others,
         model_file(versions[chosen]) or "",
-        _versions_without_model(path),
+        without_model,
     )
 
 

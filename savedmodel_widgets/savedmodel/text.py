@@ -60,11 +60,21 @@ def format_columns(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]
     ]
 
 
+def describe_version(info: SavedModelInfo) -> str:
+    """``version 3 (other versions: 1, 2)`` or ``no version directory``."""
+    if info.version is None:
+        return "no version directory"
+    others = ", ".join(map(str, info.other_versions))
+    return (
+        f"version {info.version} (other versions: {others})"
+        if others
+        else f"version {info.version}"
+    )
+
+
 def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
     """Everything ``python -m savedmodel_widgets show`` prints."""
-    where = f"version {info.version}" if info.version is not None else "no version directory"
-    if info.other_versions:
-        where += f"; other versions: {', '.join(map(str, info.other_versions))}"
+    where = describe_version(info)
     lines = [
         f"SavedModel {info.path}",
         (
