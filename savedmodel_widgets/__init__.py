@@ -7,6 +7,8 @@ Examples
 --------
 >>> import savedmodel_widgets as smw                   # doctest: +SKIP
 >>> smw.inspect("export/1")                            # doctest: +SKIP
+>>> spec = smw.ExportSpec.for_model(model, "export", version="auto")  # doctest: +SKIP
+>>> result = smw.export(spec)                          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 
 from . import errors
+from .exporter import ExportResult, ExportSpec, SignatureSpec, export
 from .savedmodel import (
     CheckResult,
     FileEntry,
@@ -25,21 +28,34 @@ from .savedmodel import (
     check,
     read_saved_model,
 )
+from .sources import Candidate, ModelEntry, find_models, list_candidates, suggest_signature
+from .verifier import VerifyReport, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Candidate",
     "CheckResult",
+    "ExportResult",
+    "ExportSpec",
     "FileEntry",
     "MetaGraph",
+    "ModelEntry",
     "SavedModelInfo",
+    "SignatureSpec",
     "Signature",
     "TensorInfo",
     "VariableInfo",
+    "VerifyReport",
     "check",
     "errors",
+    "export",
+    "find_models",
     "inspect",
+    "list_candidates",
     "read_saved_model",
+    "suggest_signature",
+    "verify",
 ]
 
 

@@ -284,6 +284,48 @@ def live_models(exported_models):
     return exported_models.live
 
 
+@pytest.fixture(scope="session")
+def keras_model(tf):
+    """A built Keras 3 functional model: ``image``, ``meta`` -> ``embedding`` -> ``scores``."""
+    from live_sources import build_keras_functional
+
+    return build_keras_functional()
+
+
+@pytest.fixture(scope="session")
+def keras_sequential(tf):
+    """A Keras 3 Sequential model with an unnamed ``(4,)`` input and a ``(2,)`` output."""
+    from live_sources import build_keras_sequential
+
+    return build_keras_sequential()
+
+
+@pytest.fixture(scope="session")
+def tf_keras_model(tf):
+    """A tf_keras (Keras 2) functional model: ``pixels`` -> ``hidden`` -> ``probabilities``."""
+    from live_sources import build_tf_keras_model
+
+    return build_tf_keras_model()
+
+
+@pytest.fixture(scope="session")
+def tf1(tf):
+    """The reference's TF1 graph in an open session (``.session``, ``.graph``, tensors)."""
+    from live_sources import build_tf1_session
+
+    model = build_tf1_session(tf)
+    yield model
+    model.session.close()
+
+
+@pytest.fixture(scope="session")
+def tf_module(tf):
+    """A ``tf.Module`` with ``predict`` (dict output) and ``proba`` (single output)."""
+    from live_sources import build_tf_module
+
+    return build_tf_module(tf)
+
+
 @pytest.fixture
 def saved_model_copy(saved_models, tmp_path):
     """A function ``copy(name) -> path`` that copies a model where a test may damage it."""

@@ -90,3 +90,14 @@ def test_cli_loads_neither_tensorflow_nor_pandas(
     assert outcome["code"] in exit_codes, result.stderr
     assert result.stdout.strip(), "the command printed nothing"
     assert outcome["loaded"] == [], f"the CLI loaded {outcome['loaded']}"
+
+
+def test_export_and_verify_are_functions_beside_their_modules():
+    import importlib
+
+    import savedmodel_widgets as smw
+
+    exporter = importlib.import_module("savedmodel_widgets.exporter")
+    verifier = importlib.import_module("savedmodel_widgets.verifier")
+    assert smw.export is exporter.export and smw.verify is verifier.verify
+    assert smw.ExportSpec is exporter.ExportSpec

@@ -1,0 +1,120 @@
+"""Reload a SavedModel in a fresh process and run its signatures: the other half of verify.
+
+Run as ``python -m savedmodel_widgets._verify_worker REQUEST.json`` by
+:func:`savedmodel_widgets.verifier.verify`; not meant to be called by hand. Data
+goes through files in the request's directory, never through pickles:
+
+- the request (JSON): ``{"path", "tags", "result", "signatures": [{"name",
+  "inputs": FILE.npz, "input_keys": {alias: key}, "outputs": FILE.npz}]}``;
+- each signature's inputs (``numpy.savez``, one key per alias as listed);
+- each signature's outputs, written here (``numpy.savez``, keys ``output_0``, ...);
+- the result (JSON): ``{"tensorflow_version", "load_error", "load_seconds",
+  "signatures": [{"name", "error", "seconds", "outputs": [{"alias", "key",
+  "note"}]}]}``, written last and atomically, so a missing result means the
+  process crashed.
+
+This module imports only the standard library, numpy and TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+MAX_ERROR_CHARS = 2000
+
+
+def error_text(error: BaseException) -> str:
+    """``Type: message``, cut to :data:`MAX_ERROR_CHARS`."""
+    text = f"{type(error).__name__}: {error}".strip()
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def to_tensor(tf: Any, value: Any, spec: Any) -> Any:
+    """``value`` as a tensor of the dtype the signature declares (numeric values are cast)."""
+    tensor = tf.constant(value)
+    dtype = getattr(spec, "dtype", None)
+    if dtype is not None and tensor.dtype != dtype and tf.string not in (tensor.dtype, dtype):
+        tensor = tf.cast(tensor, dtype)
+    return tensor
+
+
+def to_array(tf: Any, np: Any, value: Any) -> tuple[Any, str]:
+    """An output as a numpy array without objects, and a note on how it was converted."""
+    note = ""
+    if isinstance(value, tf.SparseTensor):
+        value, note = tf.sparse.to_dense(value), "sparse output, compared as a dense tensor"
+    elif isinstance(value, tf.RaggedTensor):
+        value, note = value.to_tensor(), "ragged output, compared padded to a dense tensor"
+    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    if array.dtype.hasobject:  # tf.string comes back as an object array of bytes
+        array = array.astype(bytes)
+    return array, note
+
+
+def run_signature(tf: Any, np: Any, loaded: Any, entry: dict[str, Any],
+                  folder: Path) -> dict[str, Any]:
+    """Run one signature on its inputs file and write its outputs file."""
+    name = entry["name"]
+    function = loaded.signatures[name]
+    _, specs = function.structured_input_signature
+    with np.load(folder / entry["inputs"], allow_pickle=False) as data:
+        feeds = {alias: to_tensor(tf, data[key], specs.get(alias))
+                 for alias, key in entry["input_keys"].items()}
+    started = time.perf_counter()
+    results = function(**feeds)
+    seconds = time.perf_counter() - started
+    arrays, outputs = {}, []
+    for position, (alias, value) in enumerate(results.items()):
+        key = f"output_{position}"
+        arrays[key], note = to_array(tf, np, value)
+        outputs.append({"alias": alias, "key": key, "note": note})
+    np.savez(folder / entry["outputs"], **arrays)
+    return {"name": name, "error": "", "seconds": seconds, "outputs": outputs}
+
+
+def main(request_path: str) -> int:
+    """Carry out one request; per-signature failures go into the result, not the exit code."""
+    request_file = Path(request_path)
+    folder = request_file.parent
+    request = json.loads(request_file.read_text(encoding="utf-8"))
+
+    import numpy as np
+    import tensorflow as tf
+
+    result: dict[str, Any] = {
+        "tensorflow_version": tf.__version__,
+        "load_error": "",
+        "load_seconds": 0.0,
+        "signatures": [],
+    }
+    started = time.perf_counter()
+    try:
+        loaded = tf.saved_model.load(request["path"], tags=request["tags"] or None)
+    except Exception as error:  # any load failure is reported
+        loaded, result["load_error"] = None, error_text(error)
+    result["load_seconds"] = time.perf_counter() - started
+    if loaded is not None:
+        for entry in request["signatures"]:
+            try:
+                outcome = run_signature(tf, np, loaded, entry, folder)
+            except Exception as error:  # reported per signature
+                outcome = {"name": entry["name"], "error": error_text(error), "seconds": 0.0,
+                           "outputs": []}
+            result["signatures"].append(outcome)
+    target = folder / request["result"]
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    os.replace(partial, target)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print("usage: python -m savedmodel_widgets._verify_worker REQUEST.json", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,171 @@
+"""Find exportable objects in a namespace and list the tensors a user can pick.
+
+Nothing here imports TensorFlow or Keras: an object can only be a model if its
+library is already imported, so :func:`find_models` looks in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import SourceError
+from ._candidate import (
+    KIND_LABELS,
+    Candidate,
+    Kind,
+    ModelEntry,
+    Role,
+    clean_alias,
+    is_valid_alias,
+    unique_aliases,
+)
+from ._source import Source
+
+__all__ = [
+    "KIND_LABELS",
+    "Candidate",
+    "Kind",
+    "ModelEntry",
+    "Role",
+    "Source",
+    "clean_alias",
+    "find_models",
+    "is_valid_alias",
+    "list_candidates",
+    "model_kind",
+    "open_source",
+    "suggest_signature",
+    "unique_aliases",
+]
+
+
+def model_kind(obj: Any) -> Kind | None:
+    """The kind of an exportable object, or ``None`` when it is not one.
+
+    Parameters
+    ----------
+    obj : object
+        Anything.
+
+    Returns
+    -------
+    {"keras", "tf_keras", "session", "graph", "module"} or None
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(obj, keras.Model):
+        return "keras"
+    tf_keras = sys.modules.get("tf_keras")
+    if tf_keras is not None and isinstance(obj, tf_keras.Model):
+        return "tf_keras"
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not hasattr(tf, "compat"):
+        return None
+    if isinstance(obj, tf.compat.v1.Session):
+        return "session"
+    if isinstance(obj, tf.Graph):
+        return "graph"
+    if isinstance(obj, tf.Module):
+        return "module"
+    return None
+
+
+def open_source(obj: Any) -> Source:
+    """Wrap a live object for the export backend.
+
+    Parameters
+    ----------
+    obj : object
+        A built Keras 3 or tf_keras model, a ``tf.compat.v1.Session``, a
+        ``tf.Graph`` without variables, or a ``tf.Module`` with ``tf.function``
+        methods. A :class:`Source` is returned as it is.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    SourceError
+        When the object is none of these, or is not ready (an unbuilt model, a
+        closed session, a module without traced functions).
+    """
+    if isinstance(obj, Source):
+        return obj
+    kind = model_kind(obj)
+    if kind in ("keras", "tf_keras"):
+        from .keras_models import KerasSource
+
+        return KerasSource(obj, kind)
+    if kind in ("session", "graph"):
+        from .graphs import GraphSource
+
+        return GraphSource(obj, kind)
+    if kind == "module":
+        from .modules import ModuleSource
+
+        return ModuleSource(obj)
+    raise SourceError(
+        f"Cannot export an object of type {type(obj).__module__}.{type(obj).__qualname__}. "
+        "Export a Keras model (Keras 3 or tf_keras), a tf.compat.v1.Session, a tf.Graph, "
+        "or a tf.Module with tf.function methods; for a file on disk use convert()."
+    )
+
+
+def find_models(namespace: Mapping[str, Any]) -> list[ModelEntry]:
+    """The exportable objects in a namespace, such as a notebook's ``globals()``.
+
+    Names starting with ``_`` are skipped, and so are objects that are not
+    ready to export (an unbuilt Keras model, a closed session, a module with
+    no traced ``tf.function``).
+
+    Parameters
+    ----------
+    namespace : Mapping[str, object]
+        Variable names to objects.
+
+    Returns
+    -------
+    list of ModelEntry
+        In the namespace's order.
+    """
+    entries = []
+    for name, obj in list(namespace.items()):
+        if name.startswith("_") or model_kind(obj) is None:
+            continue
+        try:
+            source = open_source(obj)
+        except SourceError:
+            continue
+        entries.append(ModelEntry(name, source.kind, source.describe(), obj))
+    return entries
+
+
+def list_candidates(obj: Any) -> list[Candidate]:
+    """The tensors a user can pick from an object: inputs first, then outputs, then the rest.
+
+    Parameters
+    ----------
+    obj : object
+        An exportable object (see :func:`open_source`).
+
+    Returns
+    -------
+    list of Candidate
+        Keras: the model inputs, the model outputs, then every layer's output.
+        TF1: placeholders, then tensors nothing consumes, then the other
+        tensors; training, saver and initializer ops are left out. A
+        ``tf.Module``: each function's arguments and outputs.
+    """
+    return open_source(obj).candidates()
+
+
+def suggest_signature(obj: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """Default ``{alias: candidate name}`` maps for a signature's inputs and outputs.
+
+    Keras: every model input and output, aliased after its name. TF1: the
+    tensors nothing consumes (not scalars) and the placeholders they need. A
+    ``tf.Module``: the first function's arguments and outputs.
+    """
+    return open_source(obj).suggest()

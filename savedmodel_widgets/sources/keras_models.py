@@ -1,0 +1,353 @@
+"""Keras 3 and tf_keras (Keras 2) models: candidates, export and evaluation.
+
+The export never uses ``model.export``: it traces one ``tf.function`` per
+signature over a sub-model that shares the model's layers, takes the variables
+those functions capture, and saves them once under a plain ``tf.Module``. The
+signature keys are exactly the chosen aliases and the batch dimension is
+unknown.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExportSpecError, SourceError
+from ._candidate import Candidate, clean_alias
+from ._source import Progress, Source, suggest_aliases
+
+if TYPE_CHECKING:
+    import numpy
+
+    from ..exporter import SignatureSpec
+
+_GENERATED_INPUT = re.compile(r"(keras_tensor|input_layer|input)(_\d+)?\Z")
+
+
+@dataclass(frozen=True)
+class _GraphTensor:
+    name: str
+    tensor: Any
+    role: str
+    detail: str
+    alias: str
+
+
+def _flat_node_inputs(node: Any) -> list[Any]:
+    if hasattr(node, "keras_inputs"):  # tf_keras
+        return list(node.keras_inputs)
+    return list(node.input_tensors)  # Keras 3
+
+
+def _flat_node_outputs(node: Any) -> list[Any]:
+    if hasattr(node, "keras_inputs"):  # tf_keras
+        import tensorflow as tf
+
+        return tf.nest.flatten(node.outputs)
+    return list(node.output_tensors)
+
+
+def _struct_keys(structure: Any, tensors: Sequence[Any]) -> dict[int, str]:
+    """Map id(tensor) to its key when a model's inputs or outputs are a dict."""
+    if isinstance(structure, Mapping):
+        wanted = {id(t) for t in tensors}
+        return {id(value): str(key) for key, value in structure.items() if id(value) in wanted}
+    return {}
+
+
+class KerasSource(Source):
+    """A built Keras 3 or tf_keras model (functional, Sequential or subclassed)."""
+
+    def __init__(self, obj: Any, flavour: str) -> None:
+        super().__init__(obj)
+        self.kind = flavour  # type: ignore[assignment]
+        self._check_built()
+
+    # Introspection --------------------------------------------------------------
+
+    def _check_built(self) -> None:
+        model = self.obj
+        if not getattr(model, "built", False):
+            raise SourceError(
+                f"The Keras model {model.name!r} has not been built, so it has no inputs "
+                "to export. Call it on a batch of data (model(x)), call "
+                "model.build(input_shape), or start it with keras.Input(shape=...)."
+            )
+        try:
+            inputs, outputs = model.inputs, model.outputs
+        except (AttributeError, ValueError):
+            inputs = outputs = None
+        if not inputs or not outputs:
+            raise SourceError(
+                f"The Keras model {model.name!r} is a subclassed model with no layer graph: "
+                "its inputs and outputs cannot be listed. Rebuild it as a functional "
+                "model (keras.Input -> layers -> keras.Model(inputs, outputs)), or wrap its "
+                "call in a tf.Module with a tf.function that has an input_signature and "
+                "export that module."
+            )
+
+    def describe(self) -> str:
+        model = self.obj
+        style = {"Functional": "functional", "Sequential": "Sequential"}.get(
+            type(model).__name__, type(model).__name__
+        )
+        flavour = "Keras 3" if self.kind == "keras" else "tf_keras"
+        n_in, n_out = len(model.inputs), len(model.outputs)
+        parts = [f"{flavour} {style}"]
+        parts.append(f"{n_in} input{'s' * (n_in != 1)}")
+        parts.append(f"{n_out} output{'s' * (n_out != 1)}")
+        return ", ".join(parts)
+
+    def _graph(self) -> list[_GraphTensor]:
+        """Every tensor of the model's graph in creation order, named for users."""
+        cached = getattr(self, "_graph_cache", None)
+        if cached is not None:
+            return cached
+        model = self.obj
+        input_ids = {id(t) for t in model.inputs}
+        output_ids = {id(t) for t in model.outputs}
+        input_keys = _struct_keys(_input_struct(model), model.inputs)
+        output_keys = _struct_keys(_output_struct(model), model.outputs)
+        order: list[Any] = []
+        seen: set[int] = set()
+        stack: list[tuple[Any, bool]] = [(t, False) for t in reversed(model.outputs)]
+        while stack:
+            tensor, expanded = stack.pop()
+            if expanded:
+                order.append(tensor)
+                continue
+            if id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            if id(tensor) not in input_ids:
+                operation, node_index, _ = tensor._keras_history
+                node = operation._inbound_nodes[node_index]
+                stack.extend((t, False) for t in reversed(_flat_node_inputs(node)))
+        for tensor in model.inputs:  # unused inputs still count
+            if id(tensor) not in seen:
+                order.insert(0, tensor)
+        nodes_per_op: dict[int, set[int]] = {}
+        for tensor in order:
+            operation, node_index, _ = tensor._keras_history
+            nodes_per_op.setdefault(id(operation), set()).add(node_index)
+        result = []
+        for tensor in order:
+            operation, node_index, tensor_index = tensor._keras_history
+            if id(tensor) in input_ids:
+                name = input_keys.get(id(tensor)) or tensor.name
+                alias = name if not _GENERATED_INPUT.match(name) else "input"
+                result.append(_GraphTensor(name, tensor, "input", "Input", clean_alias(alias)))
+                continue
+            name = operation.name
+            if len(nodes_per_op[id(operation)]) > 1:
+                name += f"_{node_index}"
+            node = operation._inbound_nodes[node_index]
+            if len(_flat_node_outputs(node)) > 1:
+                name += f":{tensor_index}"
+            role = "output" if id(tensor) in output_ids else "layer"
+            alias = output_keys.get(id(tensor), name)
+            detail = type(operation).__name__
+            result.append(_GraphTensor(name, tensor, role, detail, clean_alias(alias, "output")))
+        self._graph_cache = result
+        return result
+
+    def candidates(self) -> list[Candidate]:
+        rank = {"input": 0, "output": 1, "layer": 2}
+        entries = sorted(self._graph(), key=lambda entry: rank[entry.role])
+        return [
+            Candidate(
+                name=entry.name,
+                dtype=_dtype_name(entry.tensor.dtype),
+                role=entry.role,  # type: ignore[arg-type]
+                detail=entry.detail,
+                alias_source=entry.alias,
+                shape_source=_shape_tuple(entry.tensor.shape),
+            )
+            for entry in entries
+        ]
+
+    def suggest(self) -> tuple[dict[str, str], dict[str, str]]:
+        candidates = self.candidates()
+        inputs = [c for c in candidates if c.role == "input"]
+        outputs = [c for c in candidates if c.role == "output"]
+        return suggest_aliases(inputs), suggest_aliases(outputs)
+
+    def tensor(self, name: str) -> Any:
+        """The Keras tensor behind a candidate name."""
+        for entry in self._graph():
+            if entry.name == name:
+                return entry.tensor
+        raise KeyError(name)
+
+    def check_signature(self, signature: SignatureSpec) -> None:
+        for _, name in signature.inputs:
+            self.input_candidate(name)
+        for _, name in signature.outputs:
+            self.output_candidate(name)
+        chosen = {id(self.tensor(name)) for _, name in signature.inputs}
+        model_inputs = {
+            id(entry.tensor): entry.name for entry in self._graph() if entry.role == "input"
+        }
+        for alias, name in signature.outputs:
+            needed = self._inputs_needed(self.tensor(name), set(model_inputs))
+            missing = [model_inputs[i] for i in needed if i not in chosen]
+            if missing:
+                raise ExportSpecError(
+                    f"Signature {signature.name!r}: output {alias!r} ({name}) needs the model "
+                    f"input{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}, which "
+                    "the signature does not have. Add "
+                    f"{'them' if len(missing) > 1 else 'it'} to the inputs, or choose "
+                    "another output."
+                )
+
+    @staticmethod
+    def _inputs_needed(tensor: Any, input_ids: set[int]) -> set[int]:
+        needed, seen, stack = set(), set(), [tensor]
+        while stack:
+            current = stack.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if id(current) in input_ids:
+                needed.add(id(current))
+                continue
+            operation, node_index, _ = current._keras_history
+            stack.extend(_flat_node_inputs(operation._inbound_nodes[node_index]))
+        return needed
+
+    # Export ---------------------------------------------------------------------
+
+    def _submodel(self, signature: SignatureSpec) -> Any:
+        """A model from the chosen inputs to the chosen outputs, sharing the layers."""
+        model_class = _model_class(self.kind)
+        inputs = [self.tensor(name) for _, name in signature.inputs]
+        outputs = [self.tensor(name) for _, name in signature.outputs]
+        return model_class(inputs=inputs, outputs=outputs, name=f"{self.obj.name}_export")
+
+    def concrete_function(self, signature: SignatureSpec) -> Any:
+        """The traced serving function of one signature."""
+        import tensorflow as tf
+
+        submodel = self._submodel(signature)
+        specs = []
+        for alias, name in signature.inputs:
+            candidate = self.input_candidate(name)
+            shape = candidate.shape
+            if shape:
+                shape = (None, *shape[1:])
+            specs.append(tf.TensorSpec(shape, candidate.dtype, name=alias))
+        aliases = [alias for alias, _ in signature.outputs]
+
+        def serve(*args: Any) -> dict[str, Any]:
+            result = submodel(list(args) if len(args) > 1 else args[0], training=False)
+            flat = tf.nest.flatten(result)
+            return dict(zip(aliases, flat, strict=True))
+
+        return tf.function(serve, input_signature=specs).get_concrete_function()
+
+    def write(
+        self,
+        signatures: Sequence[SignatureSpec],
+        tags: Sequence[str],
+        path: Path,
+        progress: Progress,
+    ) -> None:
+        import tensorflow as tf
+
+        functions = {}
+        for signature in signatures:
+            progress(f"Tracing signature {signature.name!r}")
+            functions[signature.name] = self.concrete_function(signature)
+        root = tf.Module()
+        root.model_variables = _variables_by_name(functions.values())
+        progress(f"Writing {len(root.model_variables)} variables and the graph")
+        try:
+            tf.saved_model.save(root, str(path), signatures=functions)
+        except AssertionError as error:
+            if "untracked" not in str(error):
+                raise
+            # A layer owns a resource besides variables (a StringLookup's hash table):
+            # track the whole model; its variables are still written once.
+            shutil.rmtree(path, ignore_errors=True)
+            root = tf.Module()
+            root.model = self.obj
+            tf.saved_model.save(root, str(path), signatures=functions)
+
+    def evaluate(
+        self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]
+    ) -> dict[str, numpy.ndarray]:
+        import tensorflow as tf
+
+        submodel = self._submodel(signature)
+        feeds = [inputs[alias] for alias, _ in signature.inputs]
+        result = submodel(feeds if len(feeds) > 1 else feeds[0], training=False)
+        flat = tf.nest.flatten(result)
+        return {alias: _to_numpy(t) for (alias, _), t in zip(signature.outputs, flat,
+                                                             strict=True)}
+
+
+def _variables_by_name(functions: Any) -> dict[str, Any]:
+    """The variables the functions capture, each once, keyed by a readable name."""
+    by_name: dict[str, Any] = {}
+    seen: set[int] = set()
+    for function in functions:
+        for variable in function.variables:
+            if id(variable) in seen:
+                continue
+            seen.add(id(variable))
+            name = variable.name.removesuffix(":0")
+            key, number = name, 1
+            while key in by_name:
+                key = f"{name}_{number}"
+                number += 1
+            by_name[key] = variable
+    return by_name
+
+
+def _input_struct(model: Any) -> Any:
+    for attribute in ("_inputs_struct", "_nested_inputs"):  # Keras 3, tf_keras
+        if hasattr(model, attribute):
+            return getattr(model, attribute)
+    return None
+
+
+def _output_struct(model: Any) -> Any:
+    for attribute in ("_outputs_struct", "_nested_outputs"):
+        if hasattr(model, attribute):
+            return getattr(model, attribute)
+    return None
+
+
+def _model_class(flavour: str) -> Any:
+    if flavour == "keras":
+        import keras
+
+        return keras.Model
+    import tf_keras
+
+    return tf_keras.Model
+
+
+def _dtype_name(dtype: Any) -> str:
+    return dtype if isinstance(dtype, str) else dtype.name
+
+
+def _shape_tuple(shape: Any) -> tuple[int | None, ...] | None:
+    if shape is None:
+        return None
+    if hasattr(shape, "rank"):  # tf.TensorShape
+        if shape.rank is None:
+            return None
+        shape = shape.as_list()
+    return tuple(None if dim is None else int(dim) for dim in shape)
+
+
+def _to_numpy(tensor: Any) -> numpy.ndarray:
+    import numpy as np
+
+    return np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor)

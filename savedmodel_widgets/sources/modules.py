@@ -1,0 +1,209 @@
+"""``tf.Module`` objects with ``tf.function`` methods: each function is a signature source.
+
+Candidates are called ``function:argument`` for inputs and ``function:key`` for
+outputs (``predict:x``, ``predict:scores``). The module itself is the root of
+the SavedModel, so its variables are written once; each signature is a thin
+function that renames the chosen arguments and outputs to the aliases.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExportSpecError, SourceError
+from ._candidate import Candidate, clean_alias
+from ._source import Progress, Source, suggest_aliases
+
+if TYPE_CHECKING:
+    import numpy
+
+    from ..exporter import SignatureSpec
+
+
+def module_functions(module: Any) -> dict[str, Any]:
+    """The module's public ``tf.function`` attributes that have a traced signature."""
+    import tensorflow as tf
+
+    function_type = tf.types.experimental.PolymorphicFunction
+    names: list[str] = []
+    for klass in reversed(type(module).__mro__):
+        names.extend(n for n, v in vars(klass).items() if isinstance(v, function_type))
+    names.extend(n for n, v in vars(module).items() if isinstance(v, function_type))
+    functions = {}
+    for name in dict.fromkeys(names):
+        if name.startswith("_"):
+            continue
+        function = getattr(module, name)
+        if _concrete(function) is not None:
+            functions[name] = function
+    return functions
+
+
+def _concrete(function: Any) -> Any:
+    """The function's one concrete function: from its input_signature or its only trace."""
+    if function.input_signature is not None:
+        return function.get_concrete_function()
+    traced = function._list_all_concrete_functions_for_serialization()
+    return traced[0] if len(traced) == 1 else None
+
+
+def _argument_names(function: Any, count: int) -> list[str]:
+    parameters = [
+        p.name for p in inspect.signature(function.python_function).parameters.values()
+        if p.name != "self"
+    ]
+    return parameters[:count]
+
+
+def _output_keys(structure: Any) -> list[str]:
+    if isinstance(structure, Mapping):
+        return [str(key) for key in structure]
+    if isinstance(structure, (list, tuple)):
+        return [f"output_{i}" for i in range(len(structure))]
+    return ["output"]
+
+
+class ModuleSource(Source):
+    """A ``tf.Module`` whose ``tf.function`` methods become signatures."""
+
+    kind = "module"
+
+    def __init__(self, obj: Any) -> None:
+        super().__init__(obj)
+        self.functions = module_functions(obj)
+        if not self.functions:
+            raise SourceError(
+                f"The tf.Module {type(obj).__name__!r} has no tf.function with a known "
+                "signature. Decorate a method with "
+                "@tf.function(input_signature=[tf.TensorSpec(...)]), or call it once so "
+                "that it is traced."
+            )
+
+    def describe(self) -> str:
+        names = ", ".join(self.functions)
+        return f"tf.Module {type(self.obj).__name__}, functions: {names}"
+
+    def function_parts(self, function_name: str) -> tuple[Any, list[str], list[str]]:
+        """A function's concrete function, argument names and output keys."""
+        function = self.functions[function_name]
+        concrete = _concrete(function)
+        args, kwargs = concrete.structured_input_signature
+        names = _argument_names(function, len(args)) + list(kwargs)
+        return concrete, names, _output_keys(concrete.structured_outputs)
+
+    def candidates(self) -> list[Candidate]:
+        inputs, outputs = [], []
+        for function_name in self.functions:
+            concrete, arg_names, keys = self.function_parts(function_name)
+            args, kwargs = concrete.structured_input_signature
+            for arg, spec in zip(arg_names, list(args) + list(kwargs.values()), strict=True):
+                inputs.append(_candidate(f"{function_name}:{arg}", spec, "input", arg))
+            flat = _flat_outputs(concrete.structured_outputs)
+            for key, spec in zip(keys, flat, strict=True):
+                outputs.append(_candidate(f"{function_name}:{key}", spec, "output", key))
+        return inputs + outputs
+
+    def suggest(self) -> tuple[dict[str, str], dict[str, str]]:
+        first = next(iter(self.functions))
+        chosen = [c for c in self.candidates() if c.name.split(":", 1)[0] == first]
+        return (
+            suggest_aliases([c for c in chosen if c.role == "input"]),
+            suggest_aliases([c for c in chosen if c.role == "output"]),
+        )
+
+    def function_of(self, signature: SignatureSpec) -> str:
+        """The one tf.function a signature's tensors come from."""
+        names = {name.split(":", 1)[0] for _, name in (*signature.inputs, *signature.outputs)}
+        if len(names) != 1:
+            raise ExportSpecError(
+                f"Signature {signature.name!r} mixes tensors of the functions "
+                f"{', '.join(sorted(map(repr, names)))}; a signature's inputs and outputs "
+                "must all come from one tf.function."
+            )
+        return names.pop()
+
+    def check_signature(self, signature: SignatureSpec) -> None:
+        for _, name in signature.inputs:
+            self.input_candidate(name)
+        for _, name in signature.outputs:
+            self.output_candidate(name)
+        function_name = self.function_of(signature)
+        _, arg_names, _ = self.function_parts(function_name)
+        chosen = {name.split(":", 1)[1] for _, name in signature.inputs}
+        missing = [arg for arg in arg_names if arg not in chosen]
+        if missing:
+            raise ExportSpecError(
+                f"Signature {signature.name!r}: the function {function_name!r} needs the "
+                f"argument{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}; add "
+                f"{'them' if len(missing) > 1 else 'it'} to the inputs."
+            )
+
+    def _call(self, signature: SignatureSpec, values: Sequence[Any]) -> dict[str, Any]:
+        function_name = self.function_of(signature)
+        concrete, arg_names, keys = self.function_parts(function_name)
+        by_arg = {name.split(":", 1)[1]: v for (_, name), v in zip(signature.inputs, values,
+                                                                     strict=True)}
+        result = self.functions[function_name](*[by_arg[arg] for arg in arg_names])
+        by_key = dict(zip(keys, _flat_outputs(result), strict=True))
+        return {alias: by_key[name.split(":", 1)[1]] for alias, name in signature.outputs}
+
+    def concrete_function(self, signature: SignatureSpec) -> Any:
+        """The traced serving function of one signature, keyed by the aliases."""
+        import tensorflow as tf
+
+        specs = []
+        for alias, name in signature.inputs:
+            candidate = self.input_candidate(name)
+            specs.append(tf.TensorSpec(candidate.shape, candidate.dtype, name=alias))
+
+        def serve(*args: Any) -> dict[str, Any]:
+            return self._call(signature, args)
+
+        return tf.function(serve, input_signature=specs).get_concrete_function()
+
+    def write(
+        self,
+        signatures: Sequence[SignatureSpec],
+        tags: Sequence[str],
+        path: Path,
+        progress: Progress,
+    ) -> None:
+        import tensorflow as tf
+
+        functions = {}
+        for signature in signatures:
+            progress(f"Tracing signature {signature.name!r}")
+            functions[signature.name] = self.concrete_function(signature)
+        progress("Writing the module's variables and graph")
+        tf.saved_model.save(self.obj, str(path), signatures=functions)
+
+    def evaluate(
+        self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]
+    ) -> dict[str, numpy.ndarray]:
+        import numpy as np
+
+        values = [inputs[alias] for alias, _ in signature.inputs]
+        return {k: np.asarray(v) for k, v in self._call(signature, values).items()}
+
+
+def _flat_outputs(structure: Any) -> list[Any]:
+    if isinstance(structure, Mapping):
+        return list(structure.values())
+    if isinstance(structure, (list, tuple)):
+        return list(structure)
+    return [structure]
+
+
+def _candidate(name: str, spec: Any, role: str, alias: str) -> Candidate:
+    shape = None if spec.shape.rank is None else tuple(spec.shape.as_list())
+    return Candidate(
+        name=name,
+        dtype=spec.dtype.name,
+        role=role,  # type: ignore[arg-type]
+        detail="argument" if role == "input" else "output",
+        alias_source=clean_alias(alias),
+        shape_source=shape,
+    )
