@@ -36,8 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ExportSpecError
 from .exporter import ExportSpec, SignatureSpec, target_path, validate
-from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, Shape
+from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, Shape, format_shape
 from .sources import clean_alias
+from .sources._source import structure_kind
+from .sources.keras_subclassed import SubclassedKerasSource
 
 if TYPE_CHECKING:
     from .sources.graphs import GraphSource
@@ -99,6 +101,8 @@ def export_code(spec: ExportSpec) -> str:
         writer = _graph_code
     elif source.kind == "module":
         writer = _module_code
+    elif isinstance(source, SubclassedKerasSource):
+        writer = _subclassed_keras_code
     else:
         writer = _keras_code
     imports, body = writer(spec, source)  # type: ignore[arg-type]
@@ -125,10 +129,7 @@ def _literal(text: str) -> str:
 
 def _shape(shape: Shape) -> str:
     """A shape as Python code: ``(None, 8)``, ``(None,)``, ``()``, or ``None`` (any rank)."""
-    if shape is None:
-        return "None"
-    dims = ", ".join("None" if dim is None else str(dim) for dim in shape)
-    return f"({dims},)" if len(shape) == 1 else f"({dims})"
+    return "None" if shape is None else format_shape(shape)
 
 
 @dataclass(frozen=True)
@@ -383,12 +384,7 @@ def _keras_code(spec: ExportSpec, source: KerasSource) -> tuple[list[str], list[
         lines.extend(_tf_function(function, specs, params, body))
         lines.append("")
         lines.append("")
-    lines.append(
-        f"# Save the weights once, under a plain tf.Module: tf.saved_model.save({model_var}, ...)"
-    )
-    lines.append("# would also write the optimizer's state of a trained model.")
-    lines.append("export_root = tf.Module()")
-    lines.append(f"export_root.model_weights = {model_var}.weights")
+    lines.extend(_weights_root_lines(model_var))
     save = _call(
         "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
     )
@@ -506,6 +502,60 @@ def _keras_tensor_ways(
         )
 
 
+def _subclassed_keras_code(
+    spec: ExportSpec, source: SubclassedKerasSource
+) -> tuple[list[str], list[str]]:
+    model_var = spec.source_name
+    names = _Names({"tf", "export_path", "export_root", "shutil", model_var, *dir(builtins)})
+    structure = source.output_structure
+    keys = [key for key, _ in source.output_specs]
+    lines: list[str] = []
+    functions: dict[str, str] = {}
+    for signature in spec.signatures:
+        function = names.new(signature.name, "signature")
+        functions[signature.name] = function
+        local = _Names({model_var, "tf"})
+        params = {name: local.new(alias, "x") for alias, name in signature.inputs}
+        ordered = [params[name] for name, _, _ in source.inputs]
+        argument = ordered[0] if len(ordered) == 1 else f"[{', '.join(ordered)}]"
+        call = f"{model_var}({argument}, training=False)"
+        body = []
+        if len(signature.outputs) > 1 and structure != "single":
+            result = local.new("outputs")
+            body.append(f"    {result} = {call}")
+        else:
+            result = call
+        returned = _dict(
+            (alias, _pick_output(result, name, structure, keys))
+            for alias, name in signature.outputs
+        )
+        body.extend(_format(returned, 4, "return "))
+        specs = [
+            _tensor_spec(source.input_candidate(name).shape, source.input_candidate(name).dtype,
+                         alias)
+            for alias, name in signature.inputs
+        ]
+        lines.extend(_tf_function(function, specs, list(params.values()), body))
+        lines.append("")
+        lines.append("")
+    lines.extend(_weights_root_lines(model_var))
+    save = _call(
+        "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
+    )
+    lines.extend(_statement(save))
+    return ["import tensorflow as tf"], lines
+
+
+def _weights_root_lines(model_var: str) -> list[str]:
+    return [
+        "# Save the weights once, under a plain tf.Module: "
+        f"tf.saved_model.save({model_var}, ...)",
+        "# would also write the optimizer's state of a trained model.",
+        "export_root = tf.Module()",
+        f"export_root.model_weights = {model_var}.weights",
+    ]
+
+
 # tf.Module ----------------------------------------------------------------------------
 
 
@@ -531,15 +581,10 @@ def _module_code(spec: ExportSpec, source: ModuleSource) -> tuple[list[str], lis
         else:
             result = call
 
-        def pick(key: str, result: str = result, structure: str = structure,
-                 keys: Sequence[str] = keys) -> str:
-            if structure == "dict":
-                return f"{result}[{_literal(key)}]"
-            if structure == "sequence":
-                return f"{result}[{keys.index(key)}]"
-            return result
-
-        returned = _dict((alias, pick(name.split(":", 1)[1])) for alias, name in signature.outputs)
+        returned = _dict(
+            (alias, _pick_output(result, name.split(":", 1)[1], structure, keys))
+            for alias, name in signature.outputs
+        )
         body.extend(_format(returned, 4, "return "))
         specs = []
         for alias, name in signature.inputs:
@@ -555,12 +600,16 @@ def _module_code(spec: ExportSpec, source: ModuleSource) -> tuple[list[str], lis
     return ["import tensorflow as tf"], lines
 
 
+def _pick_output(result: str, key: str, structure: str, keys: Sequence[str]) -> str:
+    """Code for one output of a call's ``result``, by dict key or position."""
+    if structure == "dict":
+        return f"{result}[{_literal(key)}]"
+    if structure == "sequence":
+        return f"{result}[{list(keys).index(key)}]"
+    return result
+
+
 def _output_structure(source: ModuleSource, function_name: str) -> str:
     """``dict``, ``sequence`` or ``single``: what the module's function returns."""
     concrete, _, _ = source.function_parts(function_name)
-    structure = concrete.structured_outputs
-    if isinstance(structure, Mapping):
-        return "dict"
-    if isinstance(structure, (list, tuple)):
-        return "sequence"
-    return "single"
+    return structure_kind(concrete.structured_outputs)

@@ -309,6 +309,22 @@ def tf_keras_model(tf):
 
 
 @pytest.fixture(scope="session")
+def keras_subclassed(tf):
+    """A subclassed Keras 3 model, called once on (3, 5), returning ``logits`` and ``hidden``."""
+    from live_sources import build_keras_subclassed
+
+    return build_keras_subclassed()
+
+
+@pytest.fixture(scope="session")
+def tf_keras_subclassed(tf):
+    """A subclassed tf_keras model, called once on (3, 5), with a single output."""
+    from live_sources import build_tf_keras_subclassed
+
+    return build_tf_keras_subclassed()
+
+
+@pytest.fixture(scope="session")
 def tf1(tf):
     """The reference's TF1 graph in an open session (``.session``, ``.graph``, tensors)."""
     from live_sources import build_tf1_session

@@ -106,3 +106,43 @@ def build_tf_module(tf):
             return tf.nn.softmax(x @ self.kernel + self.offset)
 
     return Linear()
+
+
+def build_keras_subclassed():
+    """A subclassed Keras 3 model called once on (3, 5): dict output ``logits``, ``hidden``."""
+    import keras
+
+    keras.utils.set_random_seed(10)
+
+    class TwoHeads(keras.Model):
+        def __init__(self):
+            super().__init__(name="two_heads")
+            self.hidden = keras.layers.Dense(4, activation="relu")
+            self.head = keras.layers.Dense(2)
+
+        def call(self, inputs):
+            hidden = self.hidden(inputs)
+            return {"logits": self.head(hidden), "hidden": hidden}
+
+    model = TwoHeads()
+    model(np.zeros((3, 5), np.float32))
+    return model
+
+
+def build_tf_keras_subclassed():
+    """A subclassed tf_keras model called once on (3, 5), with one output."""
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(11)
+
+    class Scorer(tf_keras.Model):
+        def __init__(self):
+            super().__init__(name="scorer")
+            self.dense = tf_keras.layers.Dense(3, activation="softmax")
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Scorer()
+    model(np.zeros((3, 5), np.float32))
+    return model

@@ -313,3 +313,28 @@ def test_keras_layer_with_a_lookup_table_exports(tf, tmp_path):
     words = np.array([["dog"], ["cow"]], dtype=object)
     got = loaded.signatures["serving_default"](word=tf.constant(words))["vector"]
     assert_allclose(got.numpy(), model(tf.constant(words)).numpy(), rtol=1e-6)
+
+
+def test_subclassed_keras_models_round_trip(tf, keras_subclassed, tf_keras_subclassed,
+                                             tmp_path):
+    spec = ExportSpec(
+        keras_subclassed,
+        SignatureSpec("serving_default", {"features": "input"},
+                      {"scores": "logits", "embedding": "hidden"}),
+        tmp_path / "two_heads",
+    )
+    two_heads = export(spec)
+    loaded = tf.saved_model.load(str(two_heads.path))
+    batch = features(4, 5)
+    got = loaded.signatures["serving_default"](features=batch)
+    expected = keras_subclassed(batch)
+    report = two_heads.verify(inputs={"features": batch})
+    assert report.ok and report.compared_with_source, report.summary()
+    assert_allclose(got["scores"].numpy(), expected["logits"].numpy(), rtol=1e-6)
+    assert_allclose(got["embedding"].numpy(), expected["hidden"].numpy(), rtol=1e-6)
+
+    result = export(ExportSpec.for_model(tf_keras_subclassed, tmp_path / "scorer"))
+    assert result.info.signature("serving_default").inputs[0].shape == (None, 5)
+    loaded = tf.saved_model.load(str(result.path))
+    got = loaded.signatures["serving_default"](input=batch)["output"]
+    assert_allclose(got.numpy(), tf_keras_subclassed(batch).numpy(), rtol=1e-6)

@@ -200,3 +200,28 @@ def test_alias_rules_and_uniqueness():
     assert not is_valid_alias("lambda")
     assert not is_valid_alias("a-b")
     assert unique_aliases(["x", "x", "y", "x"], taken=["y"]) == ["x", "x_1", "y_1", "x_2"]
+
+
+def test_subclassed_models_list_their_call_inputs_and_outputs(keras_subclassed,
+                                                               tf_keras_subclassed):
+    candidates = list_candidates(keras_subclassed)
+    assert [(c.name, c.role, c.shape) for c in candidates] == [
+        ("input", "input", (None, 5)),
+        ("logits", "output", (None, 2)),
+        ("hidden", "output", (None, 4)),
+    ]
+    assert suggest_signature(tf_keras_subclassed) == ({"input": "input"}, {"output": "output"})
+    assert find_models({"m": keras_subclassed})[0].description == (
+        "Keras 3 subclassed TwoHeads, 1 input"
+    )
+
+
+def test_subclassed_model_never_called_says_to_call_it(tf):
+    import keras
+
+    class Empty(keras.Model):
+        def call(self, inputs):
+            return inputs
+
+    with pytest.raises(SourceError, match="has not been built"):
+        open_source(Empty())

@@ -95,9 +95,9 @@ def open_source(obj: Any) -> Source:
         return obj
     kind = model_kind(obj)
     if kind in ("keras", "tf_keras"):
-        from .keras_models import KerasSource
+        from .keras_models import keras_source
 
-        return KerasSource(obj, kind)
+        return keras_source(obj, kind)
     if kind in ("session", "graph"):
         from .graphs import GraphSource
 

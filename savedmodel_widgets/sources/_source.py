@@ -85,6 +85,88 @@ class Source(abc.ABC):
         return _pick(self._by_role["output"], name, "output")
 
 
+class TracedSource(Source):
+    """A TF2 source: each signature is a ``tf.function`` traced over :meth:`run`, and the
+    functions are saved with ``tf.saved_model.save`` by :meth:`save`."""
+
+    batch_unknown = False
+    """Whether the first dimension of every input is made unknown in the signature."""
+
+    @abc.abstractmethod
+    def run(self, signature: SignatureSpec, values: Sequence[Any]) -> dict[str, Any]:
+        """Call the model on the input values (in the signature's order): ``{alias: tensor}``."""
+
+    @abc.abstractmethod
+    def save(self, functions: dict[str, Any], path: Path, progress: Progress) -> None:
+        """Save the traced signature functions into ``path``."""
+
+    def concrete_function(self, signature: SignatureSpec) -> Any:
+        """The traced serving function of one signature, keyed by the aliases."""
+        import tensorflow as tf
+
+        specs = []
+        for alias, name in signature.inputs:
+            candidate = self.input_candidate(name)
+            shape = candidate.shape
+            if shape and self.batch_unknown:
+                shape = (None, *shape[1:])
+            specs.append(tf.TensorSpec(shape, candidate.dtype, name=alias))
+
+        def serve(*args: Any) -> dict[str, Any]:
+            return self.run(signature, args)
+
+        return tf.function(serve, input_signature=specs).get_concrete_function()
+
+    def write(
+        self,
+        signatures: Sequence[SignatureSpec],
+        tags: Sequence[str],
+        path: Path,
+        progress: Progress,
+    ) -> None:
+        functions = {}
+        for signature in signatures:
+            progress(f"Tracing signature {signature.name!r}")
+            functions[signature.name] = self.concrete_function(signature)
+        self.save(functions, path, progress)
+
+    def evaluate(
+        self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]
+    ) -> dict[str, numpy.ndarray]:
+        import numpy as np
+
+        values = [inputs[alias] for alias, _ in signature.inputs]
+        return {
+            alias: np.asarray(t.numpy() if hasattr(t, "numpy") else t)
+            for alias, t in self.run(signature, values).items()
+        }
+
+
+def output_keys(structure: Any) -> list[str]:
+    """Names for a function's outputs: dict keys, ``output_0``... for a sequence, ``output``."""
+    if isinstance(structure, Mapping):
+        return [str(key) for key in structure]
+    if isinstance(structure, (list, tuple)):
+        return [f"output_{i}" for i in range(len(structure))]
+    return ["output"]
+
+
+def structure_kind(structure: Any) -> str:
+    """``dict``, ``sequence`` or ``single``: the shape of a function's outputs."""
+    if isinstance(structure, Mapping):
+        return "dict"
+    return "sequence" if isinstance(structure, (list, tuple)) else "single"
+
+
+def flat_outputs(structure: Any) -> list[Any]:
+    """A function's outputs in the order of :func:`output_keys`."""
+    if isinstance(structure, Mapping):
+        return list(structure.values())
+    if isinstance(structure, (list, tuple)):
+        return list(structure)
+    return [structure]
+
+
 def suggest_aliases(candidates: Sequence[Candidate]) -> dict[str, str]:
     """``{alias: candidate name}`` with each candidate's suggested alias made unique."""
     aliases = unique_aliases(c.alias or clean_alias(c.name) for c in candidates)

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
 from ._candidate import Candidate, clean_alias
-from ._source import Progress, Source, suggest_aliases
+from ._source import Progress, Source, TracedSource, suggest_aliases
 
 if TYPE_CHECKING:
-    import numpy
 
     from ..exporter import SignatureSpec
 
@@ -59,36 +58,33 @@ def _struct_keys(structure: Any, tensors: Sequence[Any]) -> dict[int, str]:
     return {}
 
 
-class KerasSource(Source):
-    """A built Keras 3 or tf_keras model (functional, Sequential or subclassed)."""
+def keras_source(obj: Any, flavour: str) -> Source:
+    """The source for a Keras model: its layer graph, or its call for a subclassed model."""
+    if not getattr(obj, "built", False):
+        raise SourceError(
+            f"The Keras model {obj.name!r} has not been built, so it has no inputs "
+            "to export. Call it on a batch of data (model(x)), call "
+            "model.build(input_shape), or start it with keras.Input(shape=...)."
+        )
+    try:
+        has_graph = bool(obj.inputs) and bool(obj.outputs)
+    except (AttributeError, ValueError):
+        has_graph = False
+    if has_graph:
+        return KerasSource(obj, flavour)
+    from .keras_subclassed import SubclassedKerasSource
+
+    return SubclassedKerasSource(obj, flavour)
+
+
+class KerasSource(TracedSource):
+    """A built functional or Sequential Keras 3 or tf_keras model: its layer graph."""
+
+    batch_unknown = True
 
     def __init__(self, obj: Any, flavour: str) -> None:
         super().__init__(obj)
         self.kind = flavour  # type: ignore[assignment]
-        self._check_built()
-
-    # Introspection --------------------------------------------------------------
-
-    def _check_built(self) -> None:
-        model = self.obj
-        if not getattr(model, "built", False):
-            raise SourceError(
-                f"The Keras model {model.name!r} has not been built, so it has no inputs "
-                "to export. Call it on a batch of data (model(x)), call "
-                "model.build(input_shape), or start it with keras.Input(shape=...)."
-            )
-        try:
-            inputs, outputs = model.inputs, model.outputs
-        except (AttributeError, ValueError):
-            inputs = outputs = None
-        if not inputs or not outputs:
-            raise SourceError(
-                f"The Keras model {model.name!r} is a subclassed model with no layer graph: "
-                "its inputs and outputs cannot be listed. Rebuild it as a functional "
-                "model (keras.Input -> layers -> keras.Model(inputs, outputs)), or wrap its "
-                "call in a tf.Module with a tf.function that has an input_signature and "
-                "export that module."
-            )
 
     def describe(self) -> str:
         model = self.obj
@@ -229,66 +225,42 @@ class KerasSource(Source):
         outputs = [self.tensor(name) for _, name in signature.outputs]
         return model_class(inputs=inputs, outputs=outputs, name=f"{self.obj.name}_export")
 
-    def concrete_function(self, signature: SignatureSpec) -> Any:
-        """The traced serving function of one signature."""
+    def run(self, signature: SignatureSpec, values: Sequence[Any]) -> dict[str, Any]:
         import tensorflow as tf
 
         submodel = self._submodel(signature)
-        specs = []
-        for alias, name in signature.inputs:
-            candidate = self.input_candidate(name)
-            shape = candidate.shape
-            if shape:
-                shape = (None, *shape[1:])
-            specs.append(tf.TensorSpec(shape, candidate.dtype, name=alias))
-        aliases = [alias for alias, _ in signature.outputs]
-
-        def serve(*args: Any) -> dict[str, Any]:
-            result = submodel(list(args) if len(args) > 1 else args[0], training=False)
-            flat = tf.nest.flatten(result)
-            return dict(zip(aliases, flat, strict=True))
-
-        return tf.function(serve, input_signature=specs).get_concrete_function()
-
-    def write(
-        self,
-        signatures: Sequence[SignatureSpec],
-        tags: Sequence[str],
-        path: Path,
-        progress: Progress,
-    ) -> None:
-        import tensorflow as tf
-
-        functions = {}
-        for signature in signatures:
-            progress(f"Tracing signature {signature.name!r}")
-            functions[signature.name] = self.concrete_function(signature)
-        root = tf.Module()
-        root.model_variables = _variables_by_name(functions.values())
-        progress(f"Writing {len(root.model_variables)} variables and the graph")
-        try:
-            tf.saved_model.save(root, str(path), signatures=functions)
-        except AssertionError as error:
-            if "untracked" not in str(error):
-                raise
-            # A layer owns a resource besides variables (a StringLookup's hash table):
-            # track the whole model; its variables are still written once.
-            shutil.rmtree(path, ignore_errors=True)
-            root = tf.Module()
-            root.model = self.obj
-            tf.saved_model.save(root, str(path), signatures=functions)
-
-    def evaluate(
-        self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]
-    ) -> dict[str, numpy.ndarray]:
-        import tensorflow as tf
-
-        submodel = self._submodel(signature)
-        feeds = [inputs[alias] for alias, _ in signature.inputs]
-        result = submodel(feeds if len(feeds) > 1 else feeds[0], training=False)
+        result = submodel(list(values) if len(values) > 1 else values[0], training=False)
         flat = tf.nest.flatten(result)
-        return {alias: _to_numpy(t) for (alias, _), t in zip(signature.outputs, flat,
-                                                             strict=True)}
+        return dict(zip(signature.output_aliases, flat, strict=True))
+
+    def save(self, functions: dict[str, Any], path: Path, progress: Progress) -> None:
+        save_keras_functions(self.obj, functions, path, progress)
+
+
+def save_keras_functions(model: Any, functions: dict[str, Any], path: Path,
+                         progress: Progress) -> None:
+    """Save traced signature functions of a Keras model, each weight once.
+
+    The root is a plain ``tf.Module`` holding the variables the functions
+    capture, so none of Keras' own saving (which writes weights twice in
+    ``model.export``, and optimizer slots in ``tf.saved_model.save(model)``) runs.
+    """
+    import tensorflow as tf
+
+    root = tf.Module()
+    root.model_variables = _variables_by_name(functions.values())
+    progress(f"Writing {len(root.model_variables)} variables and the graph")
+    try:
+        tf.saved_model.save(root, str(path), signatures=functions)
+    except AssertionError as error:
+        if "untracked" not in str(error):
+            raise
+        # A layer owns a resource besides variables (a StringLookup's hash table):
+        # track the whole model; its variables are still written once.
+        shutil.rmtree(path, ignore_errors=True)
+        root = tf.Module()
+        root.model = model
+        tf.saved_model.save(root, str(path), signatures=functions)
 
 
 def _variables_by_name(functions: Any) -> dict[str, Any]:
@@ -345,9 +317,3 @@ def _shape_tuple(shape: Any) -> tuple[int | None, ...] | None:
             return None
         shape = shape.as_list()
     return tuple(None if dim is None else int(dim) for dim in shape)
-
-
-def _to_numpy(tensor: Any) -> numpy.ndarray:
-    import numpy as np
-
-    return np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor)

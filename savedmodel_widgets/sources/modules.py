@@ -9,16 +9,21 @@ function that renames the chosen arguments and outputs to the aliases.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
 from ._candidate import Candidate, clean_alias
-from ._source import Progress, Source, suggest_aliases
+from ._source import (
+    Progress,
+    TracedSource,
+    flat_outputs,
+    output_keys,
+    suggest_aliases,
+)
 
 if TYPE_CHECKING:
-    import numpy
 
     from ..exporter import SignatureSpec
 
@@ -58,15 +63,7 @@ def _argument_names(function: Any, count: int) -> list[str]:
     return parameters[:count]
 
 
-def _output_keys(structure: Any) -> list[str]:
-    if isinstance(structure, Mapping):
-        return [str(key) for key in structure]
-    if isinstance(structure, (list, tuple)):
-        return [f"output_{i}" for i in range(len(structure))]
-    return ["output"]
-
-
-class ModuleSource(Source):
+class ModuleSource(TracedSource):
     """A ``tf.Module`` whose ``tf.function`` methods become signatures."""
 
     kind = "module"
@@ -92,7 +89,7 @@ class ModuleSource(Source):
         concrete = _concrete(function)
         args, kwargs = concrete.structured_input_signature
         names = _argument_names(function, len(args)) + list(kwargs)
-        return concrete, names, _output_keys(concrete.structured_outputs)
+        return concrete, names, output_keys(concrete.structured_outputs)
 
     def candidates(self) -> list[Candidate]:
         inputs, outputs = [], []
@@ -101,7 +98,7 @@ class ModuleSource(Source):
             args, kwargs = concrete.structured_input_signature
             for arg, spec in zip(arg_names, list(args) + list(kwargs.values()), strict=True):
                 inputs.append(_candidate(f"{function_name}:{arg}", spec, "input", arg))
-            flat = _flat_outputs(concrete.structured_outputs)
+            flat = flat_outputs(concrete.structured_outputs)
             for key, spec in zip(keys, flat, strict=True):
                 outputs.append(_candidate(f"{function_name}:{key}", spec, "output", key))
         return inputs + outputs
@@ -141,60 +138,20 @@ class ModuleSource(Source):
                 f"{'them' if len(missing) > 1 else 'it'} to the inputs."
             )
 
-    def _call(self, signature: SignatureSpec, values: Sequence[Any]) -> dict[str, Any]:
+    def run(self, signature: SignatureSpec, values: Sequence[Any]) -> dict[str, Any]:
         function_name = self.function_of(signature)
         concrete, arg_names, keys = self.function_parts(function_name)
         by_arg = {name.split(":", 1)[1]: v for (_, name), v in zip(signature.inputs, values,
                                                                      strict=True)}
         result = self.functions[function_name](*[by_arg[arg] for arg in arg_names])
-        by_key = dict(zip(keys, _flat_outputs(result), strict=True))
+        by_key = dict(zip(keys, flat_outputs(result), strict=True))
         return {alias: by_key[name.split(":", 1)[1]] for alias, name in signature.outputs}
 
-    def concrete_function(self, signature: SignatureSpec) -> Any:
-        """The traced serving function of one signature, keyed by the aliases."""
+    def save(self, functions: dict[str, Any], path: Path, progress: Progress) -> None:
         import tensorflow as tf
 
-        specs = []
-        for alias, name in signature.inputs:
-            candidate = self.input_candidate(name)
-            specs.append(tf.TensorSpec(candidate.shape, candidate.dtype, name=alias))
-
-        def serve(*args: Any) -> dict[str, Any]:
-            return self._call(signature, args)
-
-        return tf.function(serve, input_signature=specs).get_concrete_function()
-
-    def write(
-        self,
-        signatures: Sequence[SignatureSpec],
-        tags: Sequence[str],
-        path: Path,
-        progress: Progress,
-    ) -> None:
-        import tensorflow as tf
-
-        functions = {}
-        for signature in signatures:
-            progress(f"Tracing signature {signature.name!r}")
-            functions[signature.name] = self.concrete_function(signature)
         progress("Writing the module's variables and graph")
         tf.saved_model.save(self.obj, str(path), signatures=functions)
-
-    def evaluate(
-        self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]
-    ) -> dict[str, numpy.ndarray]:
-        import numpy as np
-
-        values = [inputs[alias] for alias, _ in signature.inputs]
-        return {k: np.asarray(v) for k, v in self._call(signature, values).items()}
-
-
-def _flat_outputs(structure: Any) -> list[Any]:
-    if isinstance(structure, Mapping):
-        return list(structure.values())
-    if isinstance(structure, (list, tuple)):
-        return list(structure)
-    return [structure]
 
 
 def _candidate(name: str, spec: Any, role: str, alias: str) -> Candidate:
