@@ -39,6 +39,7 @@ from .exporter import ExportSpec, SignatureSpec, target_path, validate
 from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, Shape, format_shape
 from .sources import clean_alias
 from .sources._source import structure_kind
+from .sources.keras_models import captures_untracked_resources
 from .sources.keras_subclassed import SubclassedKerasSource
 
 if TYPE_CHECKING:
@@ -384,7 +385,7 @@ def _keras_code(spec: ExportSpec, source: KerasSource) -> tuple[list[str], list[
         lines.extend(_tf_function(function, specs, params, body))
         lines.append("")
         lines.append("")
-    lines.extend(_weights_root_lines(model_var))
+    lines.extend(_weights_root_lines(model_var, spec, source))
     save = _call(
         "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
     )
@@ -519,17 +520,7 @@ def _subclassed_keras_code(
         ordered = [params[name] for name, _, _ in source.inputs]
         argument = ordered[0] if len(ordered) == 1 else f"[{', '.join(ordered)}]"
         call = f"{model_var}({argument}, training=False)"
-        body = []
-        if len(signature.outputs) > 1 and structure != "single":
-            result = local.new("outputs")
-            body.append(f"    {result} = {call}")
-        else:
-            result = call
-        returned = _dict(
-            (alias, _pick_output(result, name, structure, keys))
-            for alias, name in signature.outputs
-        )
-        body.extend(_format(returned, 4, "return "))
+        body = _return_outputs(call, local, signature.outputs, structure, keys)
         specs = [
             _tensor_spec(source.input_candidate(name).shape, source.input_candidate(name).dtype,
                          alias)
@@ -538,7 +529,7 @@ def _subclassed_keras_code(
         lines.extend(_tf_function(function, specs, list(params.values()), body))
         lines.append("")
         lines.append("")
-    lines.extend(_weights_root_lines(model_var))
+    lines.extend(_weights_root_lines(model_var, spec, source))
     save = _call(
         "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
     )
@@ -546,7 +537,17 @@ def _subclassed_keras_code(
     return ["import tensorflow as tf"], lines
 
 
-def _weights_root_lines(model_var: str) -> list[str]:
+def _weights_root_lines(model_var: str, spec: ExportSpec, source: Any) -> list[str]:
+    """Lines that make ``export_root``, the object saved with the signatures."""
+    functions = [source.concrete_function(signature) for signature in spec.signatures]
+    if captures_untracked_resources(functions):
+        return [
+            f"# {model_var}'s layers own a lookup table besides weights: save the layers. "
+            "Saving",
+            f"# {model_var} itself would also write the optimizer's state of a trained model.",
+            "export_root = tf.Module()",
+            f"export_root.model_layers = {model_var}.layers",
+        ]
     return [
         "# Save the weights once, under a plain tf.Module: "
         f"tf.saved_model.save({model_var}, ...)",
@@ -574,18 +575,8 @@ def _module_code(spec: ExportSpec, source: ModuleSource) -> tuple[list[str], lis
         by_arg = {name.split(":", 1)[1]: params[name] for _, name in signature.inputs}
         call = f"{module_var}.{function_name}({', '.join(by_arg[arg] for arg in arg_names)})"
         structure = _output_structure(source, function_name)
-        body = []
-        if len(signature.outputs) > 1 and structure != "single":
-            result = local.new("outputs")
-            body.append(f"    {result} = {call}")
-        else:
-            result = call
-
-        returned = _dict(
-            (alias, _pick_output(result, name.split(":", 1)[1], structure, keys))
-            for alias, name in signature.outputs
-        )
-        body.extend(_format(returned, 4, "return "))
+        outputs = [(alias, name.split(":", 1)[1]) for alias, name in signature.outputs]
+        body = _return_outputs(call, local, outputs, structure, keys)
         specs = []
         for alias, name in signature.inputs:
             candidate = source.input_candidate(name)
@@ -598,6 +589,19 @@ def _module_code(spec: ExportSpec, source: ModuleSource) -> tuple[list[str], lis
                  signatures=_signature_map(functions))
     lines.extend(_statement(save))
     return ["import tensorflow as tf"], lines
+
+
+def _return_outputs(call: str, local: _Names, outputs: Sequence[tuple[str, str]],
+                    structure: str, keys: Sequence[str]) -> list[str]:
+    """A function body that makes ``call`` and returns ``{alias: output}`` by output key."""
+    body = []
+    result = call
+    if len(outputs) > 1 and structure != "single":
+        result = local.new("outputs")
+        body.append(f"    {result} = {call}")
+    returned = _dict((alias, _pick_output(result, key, structure, keys))
+                     for alias, key in outputs)
+    return body + _format(returned, 4, "return ")
 
 
 def _pick_output(result: str, key: str, structure: str, keys: Sequence[str]) -> str:

@@ -300,19 +300,27 @@ def test_result_renders_in_a_notebook(keras_model, tmp_path):
     assert "serving_default" in html and "scores" in html
 
 
-def test_keras_layer_with_a_lookup_table_exports(tf, tmp_path):
+def test_trained_keras_model_with_a_lookup_table_exports_weights_only(tf, tmp_path):
     import keras
 
     word = keras.Input((1,), dtype="string", name="word")
     ids = keras.layers.StringLookup(vocabulary=["cat", "dog"], name="lookup")(word)
     vectors = keras.layers.Flatten(name="vector")(keras.layers.Embedding(4, 3, name="emb")(ids))
     model = keras.Model(word, vectors)
+    model.compile("adam", "mse")
+    model.fit(tf.constant([["cat"], ["dog"]]), np.zeros((2, 3)), verbose=0)
     result = export(ExportSpec.for_model(model, tmp_path / "words"))
-    assert [v.name for v in result.info.variables] == ["emb/embeddings"]
+    assert [v.name for v in result.info.variables] == ["emb/embeddings"]  # no optimizer state
+    code = result.spec.replace(directory=tmp_path / "by_hand").to_code()
+    assert "export_root.model_layers = model.layers" in code
+    exec(compile(code, "<export>", "exec"), {"model": model})
+    by_hand = tf.saved_model.load(str(tmp_path / "by_hand"))
     loaded = tf.saved_model.load(str(result.path))
     words = np.array([["dog"], ["cow"]], dtype=object)
     got = loaded.signatures["serving_default"](word=tf.constant(words))["vector"]
     assert_allclose(got.numpy(), model(tf.constant(words)).numpy(), rtol=1e-6)
+    again = by_hand.signatures["serving_default"](word=tf.constant(words))["vector"]
+    assert_allclose(again.numpy(), got.numpy(), rtol=1e-6)
 
 
 def test_subclassed_keras_models_round_trip(tf, keras_subclassed, tf_keras_subclassed,
@@ -338,3 +346,17 @@ def test_subclassed_keras_models_round_trip(tf, keras_subclassed, tf_keras_subcl
     loaded = tf.saved_model.load(str(result.path))
     got = loaded.signatures["serving_default"](input=batch)["output"]
     assert_allclose(got.numpy(), tf_keras_subclassed(batch).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["keras_model", "keras_sequential", "tf_keras_model", "tf1", "tf_module", "keras_subclassed"],
+)
+def test_default_exports_pass_every_serving_check(fixture, request, tmp_path):
+    from savedmodel_widgets import check
+
+    source = request.getfixturevalue(fixture)
+    source = getattr(source, "session", source)
+    result = export(ExportSpec.for_model(source, tmp_path, version="auto"))
+    findings = [*check(result.info, "tfserving"), *check(result.info, "eas")]
+    assert [f for f in findings if f.level != "info"] == []

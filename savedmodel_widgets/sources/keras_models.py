@@ -9,9 +9,9 @@ unknown.
 
 from __future__ import annotations
 
+import functools
 import re
-import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,11 +98,9 @@ class KerasSource(TracedSource):
         parts.append(f"{n_out} output{'s' * (n_out != 1)}")
         return ", ".join(parts)
 
-    def _graph(self) -> list[_GraphTensor]:
+    @functools.cached_property
+    def _graph_tensors(self) -> list[_GraphTensor]:
         """Every tensor of the model's graph in creation order, named for users."""
-        cached = getattr(self, "_graph_cache", None)
-        if cached is not None:
-            return cached
         model = self.obj
         input_ids = {id(t) for t in model.inputs}
         output_ids = {id(t) for t in model.outputs}
@@ -149,12 +147,11 @@ class KerasSource(TracedSource):
             alias = output_keys.get(id(tensor), name)
             detail = type(operation).__name__
             result.append(_GraphTensor(name, tensor, role, detail, clean_alias(alias, "output")))
-        self._graph_cache = result
         return result
 
     def candidates(self) -> list[Candidate]:
         rank = {"input": 0, "output": 1, "layer": 2}
-        entries = sorted(self._graph(), key=lambda entry: rank[entry.role])
+        entries = sorted(self._graph_tensors, key=lambda entry: rank[entry.role])
         return [
             Candidate(
                 name=entry.name,
@@ -175,7 +172,7 @@ class KerasSource(TracedSource):
 
     def tensor(self, name: str) -> Any:
         """The Keras tensor behind a candidate name."""
-        for entry in self._graph():
+        for entry in self._graph_tensors:
             if entry.name == name:
                 return entry.tensor
         raise KeyError(name)
@@ -187,7 +184,7 @@ class KerasSource(TracedSource):
             self.output_candidate(name)
         chosen = {id(self.tensor(name)) for _, name in signature.inputs}
         model_inputs = {
-            id(entry.tensor): entry.name for entry in self._graph() if entry.role == "input"
+            id(entry.tensor): entry.name for entry in self._graph_tensors if entry.role == "input"
         }
         for alias, name in signature.outputs:
             needed = self._inputs_needed(self.tensor(name), set(model_inputs))
@@ -242,25 +239,34 @@ def save_keras_functions(model: Any, functions: dict[str, Any], path: Path,
     """Save traced signature functions of a Keras model, each weight once.
 
     The root is a plain ``tf.Module`` holding the variables the functions
-    capture, so none of Keras' own saving (which writes weights twice in
-    ``model.export``, and optimizer slots in ``tf.saved_model.save(model)``) runs.
+    capture, so none of Keras' own saving runs (``model.export`` writes every
+    weight twice; ``tf.saved_model.save(model)`` adds the optimizer's state).
+    When a layer owns a resource besides variables (a ``StringLookup``'s hash
+    table), the root tracks the model's layers instead, which brings those
+    resources along and still writes each weight once.
     """
     import tensorflow as tf
 
     root = tf.Module()
-    root.model_variables = _variables_by_name(functions.values())
-    progress(f"Writing {len(root.model_variables)} variables and the graph")
-    try:
-        tf.saved_model.save(root, str(path), signatures=functions)
-    except AssertionError as error:
-        if "untracked" not in str(error):
-            raise
-        # A layer owns a resource besides variables (a StringLookup's hash table):
-        # track the whole model; its variables are still written once.
-        shutil.rmtree(path, ignore_errors=True)
-        root = tf.Module()
-        root.model = model
-        tf.saved_model.save(root, str(path), signatures=functions)
+    if captures_untracked_resources(functions.values()):
+        root.model_layers = list(model.layers)
+        progress("Writing the layers (with their lookup tables) and the graph")
+    else:
+        root.model_variables = _variables_by_name(functions.values())
+        progress(f"Writing {len(root.model_variables)} variables and the graph")
+    tf.saved_model.save(root, str(path), signatures=functions)
+
+
+def captures_untracked_resources(functions: Iterable[Any]) -> bool:
+    """Whether traced functions capture a resource that is not a variable (a hash table)."""
+    import tensorflow as tf
+
+    for function in functions:
+        handles = {id(variable.handle) for variable in function.variables}
+        for external, _ in function.graph.captures:
+            if external.dtype == tf.resource and id(external) not in handles:
+                return True
+    return False
 
 
 def _variables_by_name(functions: Any) -> dict[str, Any]:
