@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _atomic
-from .errors import ExportSpecError, TargetExistsError
+from .errors import ExportError, ExportSpecError, SavedModelWidgetsError, TargetExistsError
 from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, SavedModelInfo
 from .sources import is_valid_alias, open_source
 from .sources._source import choices_text
@@ -359,7 +359,7 @@ def export(spec: ExportSpec, progress: ProgressCallback | None = None) -> Export
     _atomic.remove_stale_staging(target.parent)
     staging = _atomic.staging_path(target)
     try:
-        source.write(spec.signatures, spec.tags, staging, report)
+        _write(source, spec, staging, report)
         report(f"Moving the export into place at {target}")
         target = _publish(staging, target, spec)
     finally:
@@ -371,6 +371,38 @@ def export(spec: ExportSpec, progress: ProgressCallback | None = None) -> Export
     result = ExportResult(target, spec, info, written, time.perf_counter() - started)
     report(f"Done: {target}")
     return result
+
+
+def _write(source: Source, spec: ExportSpec, staging: Path, report: ProgressCallback) -> None:
+    """Let the source write; TensorFlow's own failures become an :class:`ExportError`."""
+    try:
+        source.write(spec.signatures, spec.tags, staging, report)
+    except SavedModelWidgetsError:
+        raise
+    except Exception as error:
+        name = type(error).__name__
+        summary = _error_summary(str(error))
+        hint = ""
+        if name == "FailedPreconditionError" and "uninitialized" in str(error).lower():
+            hint = (
+                " A variable has no value yet: run the initializer "
+                "(sess.run(tf.compat.v1.global_variables_initializer())) or restore a "
+                "checkpoint into the session before exporting."
+            )
+        raise ExportError(
+            f"TensorFlow could not write the SavedModel ({name}: {summary}).{hint} "
+            "Nothing was written to the target."
+        ) from error
+
+
+def _error_summary(message: str, limit: int = 300) -> str:
+    """The line of a TensorFlow error that says what went wrong, without stack and node lines."""
+    skipped = ("Graph execution error", "Detected at node", "File ", "Node:", "[[")
+    for line in message.splitlines():
+        line = line.strip()
+        if line and not line.startswith(skipped):
+            return line if len(line) <= limit else line[: limit - 3] + "..."
+    return message.strip()[:limit]
 
 
 def _publish(staging: Path, target: Path, spec: ExportSpec) -> Path:

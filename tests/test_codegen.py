@@ -58,7 +58,8 @@ Path(sys.argv[2]).write_text(json.dumps(errors))
 
 
 def table_graph(tf):
-    """A ``tf.Graph`` without variables: ``words`` -> ``ids`` (a lookup table) and ``lengths``."""
+    """A ``tf.Graph`` without variables: ``words`` -> ``ids`` (a lookup table), ``lengths``
+    and ``score`` (float lengths, a regression output)."""
     graph = tf.Graph()
     with graph.as_default():
         words = tf.compat.v1.placeholder(tf.string, [None], name="words")
@@ -69,7 +70,8 @@ def table_graph(tf):
             default_value=-1,
         )
         tf.identity(table.lookup(words), name="ids")
-        tf.strings.length(words, name="lengths")
+        lengths = tf.strings.length(words, name="lengths")
+        tf.cast(lengths, tf.float32, name="score")
     return graph
 
 
@@ -184,7 +186,7 @@ def _make_cases(root: Path, tf, keras_model, keras_sequential, tf_keras_model, t
         SignatureSpec("predict_images", {"images": "x:0"},
                       {"scores": "scores:0", "classes": "classes:0"}),
         SignatureSpec("scaled", {"images": "x:0", "temperature": "temperature:0"},
-                      {"scaled": "scaled:0"}, method="regress"),
+                      {"scaled": "scaled:0"}),
     )
     cases.append(Case(
         "tf1_builder",
@@ -196,6 +198,13 @@ def _make_cases(root: Path, tf, keras_model, keras_sequential, tf_keras_model, t
                                {"ids": "ids:0", "lengths": "lengths:0"})
     cases.append(Case("tf1_graph", ExportSpec(table_graph(tf), graph_spec, root,
                                               source_name="graph"),
+                      "import tensorflow as tf\n"
+                      "from test_codegen import table_graph\n"
+                      "graph = table_graph(tf)\n"))
+    regress = (graph_spec, SignatureSpec("regress", {"inputs": "words:0"},
+                                         {"outputs": "score:0"}, method="regress"))
+    cases.append(Case("tf1_graph_regress", ExportSpec(table_graph(tf), regress, root,
+                                                      source_name="graph"),
                       "import tensorflow as tf\n"
                       "from test_codegen import table_graph\n"
                       "graph = table_graph(tf)\n"))
@@ -292,6 +301,7 @@ CASES = [
     "tf1_simple_save",
     "tf1_builder",
     "tf1_graph",
+    "tf1_graph_regress",
     "module",
     "module_unsorted_outputs",
 ]
@@ -359,7 +369,8 @@ def test_tf1_signatures_use_the_builder_as_in_the_reference(exported):
     assert "tensor_info_x = tf.compat.v1.saved_model.build_tensor_info(" in code
     assert code.count("tf.compat.v1.saved_model.build_signature_def(") == 2
     assert "method_name=tf.compat.v1.saved_model.PREDICT_METHOD_NAME" in code
-    assert "method_name=tf.compat.v1.saved_model.REGRESS_METHOD_NAME" in code
+    regress = exported["tf1_graph_regress"].code
+    assert "method_name=tf.compat.v1.saved_model.REGRESS_METHOD_NAME" in regress
     assert '"predict_images": predict_images_signature' in code
     assert "[tf.compat.v1.saved_model.SERVING, tf.compat.v1.saved_model.GPU]" in code
     assert 'legacy_init_op = tf.group(tf.compat.v1.tables_initializer(), name="legacy_init_op")' \

@@ -360,3 +360,39 @@ def test_default_exports_pass_every_serving_check(fixture, request, tmp_path):
     result = export(ExportSpec.for_model(source, tmp_path, version="auto"))
     findings = [*check(result.info, "tfserving"), *check(result.info, "eas")]
     assert [f for f in findings if f.level != "info"] == []
+
+
+def test_uninitialized_tf1_variable_is_an_export_error_and_nothing_is_written(tf, tmp_path):
+    from savedmodel_widgets.errors import ExportError
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 2], name="x")
+        weights = tf.compat.v1.get_variable("w", [2, 2])
+        tf.matmul(x, weights, name="y")
+    with tf.compat.v1.Session(graph=graph) as session:
+        spec = ExportSpec(session, SignatureSpec("serving_default", {"x": "x:0"}, {"y": "y:0"}),
+                          tmp_path / "model")
+        with pytest.raises(ExportError, match="global_variables_initializer"):
+            export(spec)
+    assert os.listdir(tmp_path) == []
+
+
+def test_tf1_classify_and_regress_keys_follow_tf_serving(tf, tf1, tmp_path):
+    spec = ExportSpec(
+        tf1.session,
+        SignatureSpec("classify", {"images": "x:0"}, {"classes": "classes:0"}, "classify"),
+        tmp_path / "classify",
+    )
+    with pytest.raises(ExportSpecError, match=r"'inputs' \(string\).*input 'images' \(float32\)"):
+        export(spec)
+    assert os.listdir(tmp_path) == []
+
+    graph = tf.Graph()
+    with graph.as_default():
+        examples = tf.compat.v1.placeholder(tf.string, [None], name="examples")
+        tf.cast(tf.strings.length(examples), tf.float32, name="value")
+    regress = SignatureSpec("regress", {"inputs": "examples:0"}, {"outputs": "value:0"},
+                            "regress")
+    result = export(ExportSpec(graph, regress, tmp_path / "regress"))
+    assert result.info.signature("regress").method_name == "tensorflow/serving/regress"

@@ -32,6 +32,14 @@ METHOD_NAMES = {
     "regress": "tensorflow/serving/regress",
 }
 
+_METHOD_RULES = {
+    "classify": {"inputs": {"inputs": "string"},
+                 "outputs": {"classes": "string", "scores": "float32"}},
+    "regress": {"inputs": {"inputs": "string"}, "outputs": {"outputs": "float32"}},
+}
+"""The keys and dtypes TF Serving's Classify and Regress APIs require (serialized
+``tf.Example`` protos in, classes and scores or regression values out)."""
+
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
 _SKIPPED_OPS = frozenset(
     {
@@ -258,6 +266,8 @@ class GraphSource(Source):
             self.input_candidate(name)
         for _, name in signature.outputs:
             self.output_candidate(name)
+        if signature.method != "predict":
+            self._check_method_keys(signature)
         fed = {name for _, name in signature.inputs}
         for alias, name in signature.outputs:
             missing = [p for p in self._placeholders_needed([name], fed) if p not in fed]
@@ -272,6 +282,28 @@ class GraphSource(Source):
                     f"{'them' if len(missing) > 1 else 'it'} as an input, or choose another "
                     "output."
                 )
+
+    def _check_method_keys(self, signature: SignatureSpec) -> None:
+        """Classify and regress signatures have fixed keys and dtypes (TF Serving's rules)."""
+        rules = _METHOD_RULES[signature.method]
+        wrong = []
+        for what, pairs in (("inputs", signature.inputs), ("outputs", signature.outputs)):
+            allowed = rules[what]
+            for alias, name in pairs:
+                candidate = (self.input_candidate if what == "inputs" else
+                             self.output_candidate)(name)
+                if allowed.get(alias) != candidate.dtype:
+                    wrong.append(f"{what[:-1]} {alias!r} ({candidate.dtype})")
+        if wrong or not signature.inputs:
+            expected = "; ".join(
+                f"{what}: " + ", ".join(f"{alias!r} ({dtype})" for alias, dtype in keys.items())
+                for what, keys in rules.items()
+            )
+            raise ExportSpecError(
+                f"Signature {signature.name!r} uses method {signature.method!r}, whose keys and "
+                f"dtypes are fixed ({expected}), but it has {', '.join(wrong)}. Rename the "
+                "aliases, or use method 'predict', which takes any."
+            )
 
     def _session(self) -> Any:
         import tensorflow as tf
