@@ -115,12 +115,3 @@ def publish_replacing(staging: Path, target: Path) -> None:
     os.rename(target, old)
     os.rename(staging, target)
     shutil.rmtree(old)
-
-
-def directory_bytes(path: Path) -> int:
-    """Total size of the files under ``path``."""
-    return sum(
-        (Path(root) / name).stat().st_size
-        for root, _, files in os.walk(path)
-        for name in files
-    )

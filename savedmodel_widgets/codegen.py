@@ -38,7 +38,7 @@ from .errors import ExportSpecError
 from .exporter import ExportSpec, SignatureSpec, target_path, validate
 from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, Shape, format_shape
 from .sources import clean_alias
-from .sources._source import structure_kind
+from .sources._source import TracedSource, structure_kind
 from .sources.keras_models import captures_untracked_resources
 from .sources.keras_subclassed import SubclassedKerasSource
 
@@ -220,6 +220,12 @@ def _signature_map(functions: Mapping[str, str]) -> _Group:
     return _dict((name, function) for name, function in functions.items())
 
 
+def _tensor_specs(source: TracedSource, signature: SignatureSpec) -> list[str]:
+    """``tf.TensorSpec(...)`` code for each input, as the backend declares it."""
+    return [_tensor_spec(shape, dtype, alias) for alias, shape, dtype in
+            source.input_specs(signature)]
+
+
 def _tensor_spec(shape: Shape, dtype: str, alias: str) -> str:
     return f"tf.TensorSpec({_shape(shape)}, tf.{dtype}, name={_literal(alias)})"
 
@@ -375,21 +381,11 @@ def _keras_code(spec: ExportSpec, source: KerasSource) -> tuple[list[str], list[
         body = [f"    {', '.join(results)} = {call}"]
         body.extend(_format(_dict(zip(signature.output_aliases, results, strict=True)),
                             4, "return "))
-        specs = []
-        for alias, name in signature.inputs:
-            candidate = source.input_candidate(name)
-            shape = candidate.shape
-            if shape:
-                shape = (None, *shape[1:])
-            specs.append(_tensor_spec(shape, candidate.dtype, alias))
+        specs = _tensor_specs(source, signature)
         lines.extend(_tf_function(function, specs, params, body))
         lines.append("")
         lines.append("")
-    lines.extend(_weights_root_lines(model_var, spec, source))
-    save = _call(
-        "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
-    )
-    lines.extend(_statement(save))
+    lines.extend(_keras_save_lines(model_var, spec, source, functions))
     imports = ["import tensorflow as tf"]
     if uses_library:
         imports.append(f"import {library}")
@@ -521,26 +517,27 @@ def _subclassed_keras_code(
         argument = ordered[0] if len(ordered) == 1 else f"[{', '.join(ordered)}]"
         call = f"{model_var}({argument}, training=False)"
         body = _return_outputs(call, local, signature.outputs, structure, keys)
-        specs = [
-            _tensor_spec(source.input_candidate(name).shape, source.input_candidate(name).dtype,
-                         alias)
-            for alias, name in signature.inputs
-        ]
+        specs = _tensor_specs(source, signature)
         lines.extend(_tf_function(function, specs, list(params.values()), body))
         lines.append("")
         lines.append("")
-    lines.extend(_weights_root_lines(model_var, spec, source))
-    save = _call(
-        "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
-    )
-    lines.extend(_statement(save))
+    lines.extend(_keras_save_lines(model_var, spec, source, functions))
     return ["import tensorflow as tf"], lines
 
 
-def _weights_root_lines(model_var: str, spec: ExportSpec, source: Any) -> list[str]:
+def _keras_save_lines(model_var: str, spec: ExportSpec, source: TracedSource,
+                      functions: Mapping[str, str]) -> list[str]:
+    """Lines that make ``export_root`` and save it with the signature functions."""
+    save = _call(
+        "tf.saved_model.save", "export_root", "export_path", signatures=_signature_map(functions)
+    )
+    return _export_root_lines(model_var, spec, source) + _statement(save)
+
+
+def _export_root_lines(model_var: str, spec: ExportSpec, source: TracedSource) -> list[str]:
     """Lines that make ``export_root``, the object saved with the signatures."""
-    functions = [source.concrete_function(signature) for signature in spec.signatures]
-    if captures_untracked_resources(functions):
+    traced = [source.concrete_function(signature) for signature in spec.signatures]
+    if captures_untracked_resources(traced):
         return [
             f"# {model_var}'s layers own a lookup table besides weights: save the layers. "
             "Saving",
@@ -577,10 +574,7 @@ def _module_code(spec: ExportSpec, source: ModuleSource) -> tuple[list[str], lis
         structure = _output_structure(source, function_name)
         outputs = [(alias, name.split(":", 1)[1]) for alias, name in signature.outputs]
         body = _return_outputs(call, local, outputs, structure, keys)
-        specs = []
-        for alias, name in signature.inputs:
-            candidate = source.input_candidate(name)
-            specs.append(_tensor_spec(candidate.shape, candidate.dtype, alias))
+        specs = _tensor_specs(source, signature)
         lines.extend(_tf_function(function, specs, list(params.values()), body))
         lines.append("")
         lines.append("")

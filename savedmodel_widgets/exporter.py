@@ -367,8 +367,7 @@ def export(spec: ExportSpec, progress: ProgressCallback | None = None) -> Export
             shutil.rmtree(staging, ignore_errors=True)
     report("Reading the export back")
     info = read_saved_model(target)
-    written = _atomic.directory_bytes(target)
-    result = ExportResult(target, spec, info, written, time.perf_counter() - started)
+    result = ExportResult(target, spec, info, info.total_bytes, time.perf_counter() - started)
     report(f"Done: {target}")
     return result
 

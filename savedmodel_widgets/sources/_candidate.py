@@ -114,6 +114,18 @@ class ModelEntry:
         return f"{self.name}  ({self.description})"
 
 
+def shape_tuple(shape: Any) -> Shape:
+    """A tuple of ``int`` or ``None`` from a ``tf.TensorShape``, a Keras shape or a tuple;
+    ``None`` when the rank is unknown."""
+    if shape is None:
+        return None
+    if hasattr(shape, "rank"):  # tf.TensorShape
+        if shape.rank is None:
+            return None
+        shape = shape.as_list()
+    return tuple(None if dim is None else int(dim) for dim in shape)
+
+
 def is_valid_alias(alias: str) -> bool:
     """Whether ``alias`` can name a signature input or output.
 

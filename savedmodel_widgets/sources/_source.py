@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError
+from ..savedmodel.info import Shape
 from ._candidate import Candidate, Kind, clean_alias, unique_aliases
 
 if TYPE_CHECKING:
@@ -100,17 +101,23 @@ class TracedSource(Source):
     def save(self, functions: dict[str, Any], path: Path, progress: Progress) -> None:
         """Save the traced signature functions into ``path``."""
 
-    def concrete_function(self, signature: SignatureSpec) -> Any:
-        """The traced serving function of one signature, keyed by the aliases."""
-        import tensorflow as tf
-
+    def input_specs(self, signature: SignatureSpec) -> list[tuple[str, Shape, str]]:
+        """``(alias, shape, dtype)`` of each signature input, as the signature declares it."""
         specs = []
         for alias, name in signature.inputs:
             candidate = self.input_candidate(name)
             shape = candidate.shape
             if shape and self.batch_unknown:
                 shape = (None, *shape[1:])
-            specs.append(tf.TensorSpec(shape, candidate.dtype, name=alias))
+            specs.append((alias, shape, candidate.dtype))
+        return specs
+
+    def concrete_function(self, signature: SignatureSpec) -> Any:
+        """The traced serving function of one signature, keyed by the aliases."""
+        import tensorflow as tf
+
+        specs = [tf.TensorSpec(shape, dtype, name=alias)
+                 for alias, shape, dtype in self.input_specs(signature)]
 
         def serve(*args: Any) -> dict[str, Any]:
             return self.run(signature, args)

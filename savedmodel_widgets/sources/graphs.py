@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
-from ._candidate import Candidate, clean_alias
+from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import Progress, Source, choices_text, suggest_aliases
 
 if TYPE_CHECKING:
@@ -118,8 +118,7 @@ def _shape_loader(tensor: Any) -> Any:
         if isinstance(raw, tuple) and len(raw) == 2:
             dims, unknown_rank = raw
             return None if unknown_rank else tuple(None if d is None or d < 0 else d for d in dims)
-        shape = tensor.shape
-        return None if shape.rank is None else tuple(shape.as_list())
+        return shape_tuple(tensor.shape)
 
     return load
 

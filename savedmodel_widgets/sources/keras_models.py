@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
-from ._candidate import Candidate, clean_alias
+from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import Progress, Source, TracedSource, suggest_aliases
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class KerasSource(TracedSource):
                 role=entry.role,  # type: ignore[arg-type]
                 detail=entry.detail,
                 alias_source=entry.alias,
-                shape_source=_shape_tuple(entry.tensor.shape),
+                shape_source=shape_tuple(entry.tensor.shape),
             )
             for entry in entries
         ]
@@ -313,13 +313,3 @@ def _model_class(flavour: str) -> Any:
 
 def _dtype_name(dtype: Any) -> str:
     return dtype if isinstance(dtype, str) else dtype.name
-
-
-def _shape_tuple(shape: Any) -> tuple[int | None, ...] | None:
-    if shape is None:
-        return None
-    if hasattr(shape, "rank"):  # tf.TensorShape
-        if shape.rank is None:
-            return None
-        shape = shape.as_list()
-    return tuple(None if dim is None else int(dim) for dim in shape)

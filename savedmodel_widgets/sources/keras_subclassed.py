@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
-from ._candidate import Candidate, clean_alias
+from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import (
     Progress,
     TracedSource,
@@ -102,7 +102,7 @@ class SubclassedKerasSource(TracedSource):
         ]
         outputs = [
             Candidate(key, spec.dtype.name, "output", "output", clean_alias(key, "output"),
-                      None if spec.shape.rank is None else tuple(spec.shape.as_list()))
+                      shape_tuple(spec.shape))
             for key, spec in self.output_specs
         ]
         return inputs + outputs

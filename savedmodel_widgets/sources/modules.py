@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
-from ._candidate import Candidate, clean_alias
+from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import (
     Progress,
     TracedSource,
@@ -155,7 +155,7 @@ class ModuleSource(TracedSource):
 
 
 def _candidate(name: str, spec: Any, role: str, alias: str) -> Candidate:
-    shape = None if spec.shape.rank is None else tuple(spec.shape.as_list())
+    shape = shape_tuple(spec.shape)
     return Candidate(
         name=name,
         dtype=spec.dtype.name,
