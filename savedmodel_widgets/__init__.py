@@ -16,6 +16,14 @@ from __future__ import annotations
 import os
 
 from . import errors
+from .convert import (
+    FoundModelFile,
+    ModelFile,
+    convert,
+    find_model_files,
+    list_checkpoint_variables,
+    load_model_file,
+)
 from .exporter import ExportResult, ExportSpec, SignatureSpec, export
 from .savedmodel import (
     CheckResult,
@@ -39,8 +47,10 @@ __all__ = [
     "ExportResult",
     "ExportSpec",
     "FileEntry",
+    "FoundModelFile",
     "MetaGraph",
     "ModelEntry",
+    "ModelFile",
     "SavedModelInfo",
     "SignatureSpec",
     "Signature",
@@ -48,11 +58,15 @@ __all__ = [
     "VariableInfo",
     "VerifyReport",
     "check",
+    "convert",
     "errors",
     "export",
+    "find_model_files",
     "find_models",
     "inspect",
     "list_candidates",
+    "list_checkpoint_variables",
+    "load_model_file",
     "read_saved_model",
     "suggest_signature",
     "verify",

@@ -1,35 +1,64 @@
-"""Command line: ``python -m savedmodel_widgets show|check DIR``.
+"""Command line: ``python -m savedmodel_widgets show|check DIR`` and
+``python -m savedmodel_widgets convert FILE --out DIR``.
 
-The commands import neither TensorFlow nor pandas, so they answer in a
-fraction of a second.
+``show`` and ``check`` import neither TensorFlow nor pandas, so they answer in
+a fraction of a second. ``convert`` opens a model file with TensorFlow and
+writes a SavedModel; ``convert --list`` only prints the tensors it could use.
 
-Exit codes: 0 done, 1 an error-level serving check failed, 2 bad usage or a
-directory that cannot be read as a SavedModel.
+Exit codes: 0 done, 1 an error-level serving check failed, 2 bad usage, a
+directory that cannot be read as a SavedModel, or a model file that cannot be
+converted (then nothing is written).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
+import importlib
 import json
+import os
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from .errors import SavedModelError
+from .convert import ModelFile, Picks, load_model_file
+from .errors import (
+    ModelCodeNeededError,
+    SavedModelError,
+    SavedModelWidgetsError,
+    TargetExistsError,
+    UnknownCustomObjectError,
+    UntrustedCodeError,
+)
+from .exporter import ExportResult, Version, export
 from .savedmodel import SavedModelInfo, check, read_saved_model
 from .savedmodel.checks import TARGETS, CheckResult, is_ready, verdict
-from .savedmodel.text import render_summary
+from .savedmodel.info import DEFAULT_SIGNATURE
+from .savedmodel.text import format_bytes, format_columns, render_summary
+from .sources import Candidate
+from .sources._candidate import unique_aliases
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+
+Pick = tuple[str | None, str]
+"""One ``--input``/``--output`` value: ``(alias or None, tensor name)``."""
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used (a module that does not import)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m savedmodel_widgets``."""
     parser = argparse.ArgumentParser(
         prog="python -m savedmodel_widgets",
-        description="Inspect and check TensorFlow SavedModels without loading TensorFlow.",
+        description="Inspect and check TensorFlow SavedModels without loading TensorFlow; "
+        "convert model files into SavedModels.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     show = commands.add_parser(
@@ -52,12 +81,96 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="serving system to check for (default: all)",
     )
+    _add_convert_parser(commands)
     return parser
+
+
+def _add_convert_parser(commands: Any) -> None:
+    converter = commands.add_parser(
+        "convert",
+        help="write a SavedModel from a Keras .h5/.keras file or a TF1/TF2 checkpoint",
+        description="Open a model file and write it as a SavedModel, then read it back and "
+        "run the serving checks. Loads TensorFlow.",
+    )
+    converter.add_argument(
+        "path", help="Keras .h5 or .keras file; TF1 checkpoint directory, prefix or .meta; "
+        "TF2 checkpoint directory or prefix"
+    )
+    converter.add_argument(
+        "--out", metavar="DIR", help="where the SavedModel goes (required unless --list)"
+    )
+    for option, what in (("--input", "input"), ("--output", "output")):
+        converter.add_argument(
+            option, action="append", type=_pick, metavar="ALIAS=TENSOR",
+            help=f"a signature {what}: a tensor name (see --list), with the alias clients "
+            f"use before '='; repeat for more (default: the suggested {what}s)",
+        )
+    converter.add_argument(
+        "--signature", default=DEFAULT_SIGNATURE,
+        help=f"signature name (default: {DEFAULT_SIGNATURE})",
+    )
+    converter.add_argument(
+        "--method", choices=["predict", "classify", "regress"], default="predict",
+        help="SignatureDef method; classify and regress only for TF1 checkpoints "
+        "(default: predict)",
+    )
+    converter.add_argument(
+        "--version", type=_version, metavar="N|auto",
+        help="write into DIR/N, or DIR/<next free number> with 'auto' (default: DIR itself)",
+    )
+    converter.add_argument(
+        "--overwrite", action="store_true", help="replace a target that already holds files"
+    )
+    converter.add_argument(
+        "--trust", action="store_true",
+        help="load Lambda layers, which run Python code stored in the file",
+    )
+    converter.add_argument(
+        "--model", metavar="MODULE:FUNCTION",
+        help="the model's code, for TF2 checkpoints, weights-only .h5 and TF1 checkpoints "
+        "without .meta: a function that builds the model or returns a session "
+        "(MODULE is imported from the current directory too)",
+    )
+    converter.add_argument(
+        "--custom-object", action="append", default=[], metavar="MODULE:NAME",
+        help="a custom Keras layer or function the file names NAME; repeat for more",
+    )
+    converter.add_argument(
+        "--list", action="store_true",
+        help="print the file's candidate tensors and the suggested signature; write nothing",
+    )
+    converter.add_argument("--json", action="store_true", help="print JSON instead of text")
+    converter.set_defaults(usage_error=converter.error)
+
+
+def _pick(value: str) -> Pick:
+    """``ALIAS=TENSOR`` -> ``(alias, tensor)``; a bare ``TENSOR`` -> ``(None, tensor)``."""
+    alias, equals, name = value.partition("=")
+    if not equals:
+        return None, value
+    if not alias or not name:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: write ALIAS=TENSOR (e.g. image=x:0), or the tensor name alone"
+        )
+    return alias, name
+
+
+def _version(value: str) -> Version:
+    """An integer, or ``auto``."""
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a version number or 'auto'") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "convert":
+        _check_convert_args(args)
+        return _convert(args)
     try:
         info = read_saved_model(args.path, args.version)
     except SavedModelError as error:
@@ -69,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = list(TARGETS) if args.target == "all" else [args.target]
     results = {target: check(info, target) for target in targets}
     print(_checks_json(info, results) if args.json else _checks_text(results))
+    return _exit_code(results)
+
+
+def _exit_code(results: dict[str, list[CheckResult]]) -> int:
+    """0 when every target is ready, 1 when an error-level check failed."""
     ready = all(is_ready(found) for found in results.values())
     return EXIT_OK if ready else EXIT_CHECK_FAILED
 
@@ -85,16 +203,203 @@ def _checks_text(results: dict[str, list[CheckResult]]) -> str:
 
 
 def _checks_json(info: SavedModelInfo, results: dict[str, list[CheckResult]]) -> str:
-    return json.dumps(
-        {
-            "path": info.path,
-            "targets": {
-                target: {
-                    "ready": is_ready(found),
-                    "results": [dataclasses.asdict(r) for r in found],
-                }
-                for target, found in results.items()
-            },
-        },
-        indent=2,
+    return json.dumps({"path": info.path, "targets": _targets_data(results)}, indent=2)
+
+
+def _targets_data(results: dict[str, list[CheckResult]]) -> dict[str, Any]:
+    return {
+        target: {"ready": is_ready(found), "results": [dataclasses.asdict(r) for r in found]}
+        for target, found in results.items()
+    }
+
+
+# convert ------------------------------------------------------------------------------
+
+
+def _check_convert_args(args: argparse.Namespace) -> None:
+    """Usage errors that argparse cannot see (exit 2 with the usage line)."""
+    if args.out is None and not args.list:
+        args.usage_error("--out DIR is required (or --list to only look at the file)")
+    for option, picks in (("--input", args.input), ("--output", args.output)):
+        aliases = [alias for alias, _ in picks or () if alias is not None]
+        repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+        if repeated:
+            args.usage_error(f"{option} gives the alias {', '.join(repeated)} more than "
+                             "once; each input and output needs its own alias")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """Run ``convert``: open the file, then list its tensors or export it."""
+    try:
+        with _importable_from(os.getcwd()), _open(args) as loaded:
+            if args.list:
+                print(_listing_json(loaded) if args.json else _listing_text(loaded))
+                return EXIT_OK
+            result = _export(loaded, args)
+    except (SavedModelWidgetsError, UsageError) as error:
+        print(f"error: {error}{_option_hint(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    results = {target: check(result.info, target) for target in TARGETS}
+    print(_result_json(result, results) if args.json else _result_text(result, results))
+    return _exit_code(results)
+
+
+def _option_hint(error: Exception) -> str:
+    """The command-line option that does what an error's message asks of the Python API."""
+    if isinstance(error, UntrustedCodeError):
+        return "\nOn the command line: add --trust."
+    if isinstance(error, ModelCodeNeededError):
+        return ("\nOn the command line: --model MODULE:FUNCTION, a function in MODULE.py that "
+                "builds the model (or returns the session).")
+    if isinstance(error, UnknownCustomObjectError):
+        return f"\nOn the command line: --custom-object MODULE:{error.name}."
+    if isinstance(error, TargetExistsError):
+        return "\nOn the command line: --overwrite, or --version auto."
+    return ""
+
+
+def _open(args: argparse.Namespace) -> ModelFile:
+    """The model file, opened with the code that ``--model`` and ``--custom-object`` name."""
+    builder = _import_object(args.model, "--model") if args.model else None
+    custom = {_object_name(spec): _import_object(spec, "--custom-object")
+              for spec in args.custom_object}
+    return load_model_file(args.path, model=builder, custom_objects=custom or None,
+                           trust=args.trust, progress=_progress)
+
+
+def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
+    """Export with the ``--input``, ``--output``, signature and target options."""
+    source = loaded.source
+    spec = loaded.spec(
+        args.out,
+        inputs=_picks(args.input, source.input_candidate),
+        outputs=_picks(args.output, source.output_candidate),
+        signature_name=args.signature,
+        method=args.method,
+        version=args.version,
+        overwrite=args.overwrite,
     )
+    return export(spec, progress=_progress)
+
+
+def _picks(picks: list[Pick] | None, find: Callable[[str], Candidate]) -> Picks:
+    """What :meth:`ModelFile.spec` takes for the ``--input`` or ``--output`` values.
+
+    None when none were given (the suggestion), the names when no alias was
+    given (they keep their suggested aliases), else ``{alias: name}`` where
+    bare names take their suggested alias, made unique against the others.
+    """
+    if not picks:
+        return None
+    if all(alias is None for alias, _ in picks):
+        return [name for _, name in picks]
+    given = [alias for alias, _ in picks if alias is not None]
+    suggested = iter(unique_aliases((find(name).alias for alias, name in picks
+                                     if alias is None), taken=given))
+    return {alias or next(suggested): name for alias, name in picks}
+
+
+def _progress(message: str) -> None:
+    """Print a progress message of the backend to stderr, so stdout stays the result."""
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _importable_from(directory: str) -> Iterator[None]:
+    """Put ``directory`` first on ``sys.path`` meanwhile, as ``python -m`` does."""
+    added = directory not in sys.path
+    if added:
+        sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(directory)
+
+
+def _import_object(spec: str, option: str) -> Any:
+    """The object ``MODULE:NAME`` names (NAME may be dotted: ``Class.method``)."""
+    module_name, colon, name = spec.partition(":")
+    if not (colon and module_name and name):
+        raise UsageError(f"{option} {spec!r}: write MODULE:NAME, e.g. my_models:build_model.")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # the user's module runs here; report any failure
+        raise UsageError(
+            f"{option} {spec!r}: cannot import {module_name!r} ({type(error).__name__}: "
+            f"{error}). Run from the directory that holds {module_name.split('.')[0]}.py, "
+            "or add it to PYTHONPATH."
+        ) from error
+    try:
+        return functools.reduce(getattr, name.split("."), module)
+    except AttributeError:
+        raise UsageError(
+            f"{option} {spec!r}: {module_name} ({module.__file__}) has no {name!r}."
+        ) from None
+
+
+def _object_name(spec: str) -> str:
+    """The name a ``--custom-object MODULE:NAME`` is known by in the file: NAME's last part."""
+    return spec.rpartition(":")[2].rpartition(".")[2]
+
+
+def _listing_text(loaded: ModelFile) -> str:
+    """What ``--list`` prints: the file, one aligned line per candidate, the suggestion."""
+    source = loaded.source
+    candidates = source.candidates()
+    inputs, outputs = source.suggest()
+    rows = [("role", "dtype", "shape", "from", "name")]
+    rows += [(c.role, c.dtype, c.shape_text, c.detail, c.name) for c in candidates]
+    return "\n".join([
+        loaded.describe(),
+        *(f"  {note}" for note in loaded.notes),
+        f"  {source.describe()}",
+        "",
+        f"{len(candidates)} candidate tensors:",
+        *format_columns(rows, indent="  "),
+        "",
+        "Suggested signature (used where --input or --output is not given):",
+        f"  {_options('--input', inputs)}",
+        f"  {_options('--output', outputs)}",
+    ])
+
+
+def _options(option: str, picks: dict[str, str]) -> str:
+    """``{alias: name}`` as options to paste: ``--input x=x:0 --input t=t:0``."""
+    return " ".join(f"{option} {shlex.quote(f'{alias}={name}')}" for alias, name in picks.items())
+
+
+def _listing_json(loaded: ModelFile) -> str:
+    """What ``--list --json`` prints: the file, its candidates and the suggestion."""
+    source = loaded.source
+    inputs, outputs = source.suggest()
+    candidates = [
+        {"name": c.name, "role": c.role, "dtype": c.dtype,
+         "shape": None if c.shape is None else list(c.shape), "detail": c.detail,
+         "alias": c.alias}
+        for c in source.candidates()
+    ]
+    return json.dumps({
+        "file": loaded.describe(),
+        "notes": list(loaded.notes),
+        "candidates": candidates,
+        "suggested": {"inputs": inputs, "outputs": outputs},
+    }, indent=2)
+
+
+def _result_text(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
+    """The export's path, size and time, its summary, and the serving checks."""
+    head = (f"Exported {result.path}: {format_bytes(result.bytes_written)} in "
+            f"{result.seconds:.2f} s")
+    return "\n\n".join([head, render_summary(result.info), _checks_text(results)])
+
+
+def _result_json(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
+    """The export as JSON: path, bytes, seconds, the read-back info and the checks."""
+    return json.dumps({
+        "path": str(result.path),
+        "bytes": result.bytes_written,
+        "seconds": result.seconds,
+        "info": result.info.to_dict(),
+        "checks": _targets_data(results),
+    }, indent=2)

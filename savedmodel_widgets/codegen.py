@@ -107,8 +107,16 @@ def export_code(spec: ExportSpec) -> str:
     else:
         writer = _keras_code
     imports, body = writer(spec, source)  # type: ignore[arg-type]
+    load_lines = spec.load_code.strip("\n").splitlines()
+    load_imports = {line for line in load_lines if line.startswith(("import ", "from "))}
+    load_body = [line for line in load_lines if line not in load_imports]
+    while load_body and not load_body[0]:
+        load_body.pop(0)
     lines = ["import shutil", ""] if spec.overwrite else []
-    lines += [*sorted(imports), "", *_path_lines(spec), ""]
+    lines += [*sorted({*imports, *load_imports}), ""]
+    if load_body:
+        lines += [*load_body, ""]
+    lines += [*_path_lines(spec), ""]
     if body[0].startswith("@"):  # a top-level function: two blank lines before it
         lines.append("")
     lines += body
@@ -118,7 +126,7 @@ def export_code(spec: ExportSpec) -> str:
 # Formatting -----------------------------------------------------------------------
 
 
-def _literal(text: str) -> str:
+def string_literal(text: str) -> str:
     """A double-quoted Python string literal."""
     literal = json.dumps(text, ensure_ascii=False)
     try:
@@ -155,7 +163,7 @@ def _list(items: Iterable[_Code]) -> _Group:
 
 
 def _dict(items: Iterable[tuple[str, _Code]]) -> _Group:
-    return _Group("{", tuple((f"{_literal(key)}: ", value) for key, value in items), "}")
+    return _Group("{", tuple((f"{string_literal(key)}: ", value) for key, value in items), "}")
 
 
 def _flat(code: _Code) -> str:
@@ -210,7 +218,7 @@ def _path_lines(spec: ExportSpec) -> list[str]:
         )
     elif spec.version is not None:
         lines.append(f"# Version directory {spec.version} (TF Serving serves the highest one).")
-    lines.append(f"export_path = {_literal(path)}")
+    lines.append(f"export_path = {string_literal(path)}")
     if spec.overwrite:
         lines.append("shutil.rmtree(export_path, ignore_errors=True)  # overwrite=True")
     return lines
@@ -227,7 +235,7 @@ def _tensor_specs(source: TracedSource, signature: SignatureSpec) -> list[str]:
 
 
 def _tensor_spec(shape: Shape, dtype: str, alias: str) -> str:
-    return f"tf.TensorSpec({_shape(shape)}, tf.{dtype}, name={_literal(alias)})"
+    return f"tf.TensorSpec({_shape(shape)}, tf.{dtype}, name={string_literal(alias)})"
 
 
 def _tf_function(name: str, specs: Sequence[str], params: Sequence[str],
@@ -277,7 +285,7 @@ def _graph_code(spec: ExportSpec, source: GraphSource) -> tuple[list[str], list[
         for _, tensor_name in (*signature.inputs, *signature.outputs):
             if tensor_name not in infos:
                 infos[tensor_name] = names.new(f"tensor_info_{clean_alias(tensor_name)}")
-                tensor = _call(f"{graph}.get_tensor_by_name", _literal(tensor_name))
+                tensor = _call(f"{graph}.get_tensor_by_name", string_literal(tensor_name))
                 call = _call(f"{TF1}.build_tensor_info", tensor)
                 lines.extend(_statement(call, 4, infos[tensor_name]))
     signature_vars = {}
@@ -292,7 +300,7 @@ def _graph_code(spec: ExportSpec, source: GraphSource) -> tuple[list[str], list[
         )
         lines.extend(_statement(call, 4, variable))
     lines.extend(init_lines)
-    tags = _list(TAG_CONSTANTS.get(tag, _literal(tag)) for tag in spec.tags)
+    tags = _list(TAG_CONSTANTS.get(tag, string_literal(tag)) for tag in spec.tags)
     extra = {"main_op": main_op} if main_op else {}
     add = _call(
         f"{builder}.add_meta_graph_and_variables",
@@ -307,14 +315,15 @@ def _graph_code(spec: ExportSpec, source: GraphSource) -> tuple[list[str], list[
 
 
 def _table_init_lines(graph: str, main_op: str) -> list[str]:
-    keys = ", ".join(_literal(key) for key in MAIN_OP_KEYS)
+    keys = ", ".join(string_literal(key) for key in MAIN_OP_KEYS)
     return [
         "    # Initialize the lookup tables when the model is loaded. The builder refuses a",
         "    # graph that already holds a main op, so drop the one of an earlier export.",
         f"    for key in ({keys}):",
         f"        {graph}.clear_collection(key)",
         *_statement(
-            _call("tf.group", "tf.compat.v1.tables_initializer()", name=_literal("legacy_init_op")),
+            _call("tf.group", "tf.compat.v1.tables_initializer()",
+                  name=string_literal("legacy_init_op")),
             4,
             main_op,
         ),
@@ -324,7 +333,8 @@ def _table_init_lines(graph: str, main_op: str) -> list[str]:
 def _simple_save(signature: SignatureSpec, session: str, graph: str, main_op: str) -> list[str]:
     def tensors(pairs: Sequence[tuple[str, str]]) -> _Group:
         return _dict(
-            (alias, _call(f"{graph}.get_tensor_by_name", _literal(name))) for alias, name in pairs
+            (alias, _call(f"{graph}.get_tensor_by_name", string_literal(name)))
+            for alias, name in pairs
         )
 
     extra = {"legacy_init_op": main_op} if main_op else {}
@@ -456,7 +466,7 @@ def _keras_tensor_ways(
 ) -> Iterable[tuple[str, Callable[[], Any]]]:
     operation, node_index, tensor_index = tensor._keras_history
     name = operation.name
-    layer = f"{model_var}.get_layer({_literal(name)})"
+    layer = f"{model_var}.get_layer({string_literal(name)})"
 
     def get_layer() -> Any:
         found = model.get_layer(name)
@@ -482,7 +492,7 @@ def _keras_tensor_ways(
         lambda: get_layer().get_output_at(node_index)[tensor_index],
     )
     # Keras 3: a plain op (keras.ops.add) is in model.operations, not in model.layers.
-    op_code = f"next(op for op in {model_var}.operations if op.name == {_literal(name)})"
+    op_code = f"next(op for op in {model_var}.operations if op.name == {string_literal(name)})"
 
     def operation_by_name() -> Any:
         found = next(op for op in model.operations if op.name == name)
@@ -601,7 +611,7 @@ def _return_outputs(call: str, local: _Names, outputs: Sequence[tuple[str, str]]
 def _pick_output(result: str, key: str, structure: str, keys: Sequence[str]) -> str:
     """Code for one output of a call's ``result``, by dict key or position."""
     if structure == "dict":
-        return f"{result}[{_literal(key)}]"
+        return f"{result}[{string_literal(key)}]"
     if structure == "sequence":
         return f"{result}[{list(keys).index(key)}]"
     return result

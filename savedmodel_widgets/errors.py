@@ -8,12 +8,16 @@ expected and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "ConvertError",
     "CorruptSavedModelError",
     "ExportError",
     "ExportSpecError",
     "SourceError",
     "TargetExistsError",
     "NotASavedModelError",
+    "ModelCodeNeededError",
+    "UnknownCustomObjectError",
+    "UntrustedCodeError",
     "SavedModelError",
     "SavedModelWidgetsError",
     "VerifyError",
@@ -53,6 +57,36 @@ class ExportSpecError(ExportError, ValueError):
 
 class TargetExistsError(ExportError, FileExistsError):
     """The export target already holds files and ``overwrite`` was not set."""
+
+
+class ConvertError(SavedModelWidgetsError, ValueError):
+    """A model file cannot be opened or converted: missing, damaged, incomplete, or
+    needing what was not given (the model's code, a custom layer class).
+
+    Raised before anything is written. The message names the files found and what to do.
+    """
+
+
+class ModelCodeNeededError(ConvertError):
+    """A file holds values but not the model's code: a TF2 object checkpoint, a TF1
+    checkpoint without ``.meta``, or a weights-only ``.h5``. Pass ``model=``."""
+
+
+class UnknownCustomObjectError(ConvertError):
+    """A Keras file names a custom layer or function that was not given in
+    ``custom_objects``; :attr:`name` is its name in the file."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class UntrustedCodeError(ConvertError):
+    """A model file holds Python code (a ``Lambda`` layer) and ``trust=True`` was not given.
+
+    Loading such a file runs the code it carries, so it is refused unless the
+    user says the file comes from a source they trust.
+    """
 
 
 class VerifyError(SavedModelWidgetsError, ValueError):

@@ -100,6 +100,9 @@ class ExportSpec:
         Replace an existing non-empty target (atomically). Default False.
     source_name : str
         The variable name of the source, used by :meth:`to_code`.
+    load_code : str
+        Code that creates the source variable (loading a model file), put
+        first by :meth:`to_code`; empty for a model built in the notebook.
     """
 
     source: Any = field(repr=False, compare=False)
@@ -109,6 +112,7 @@ class ExportSpec:
     tags: tuple[str, ...] = (SERVE_TAG,)
     overwrite: bool = False
     source_name: str = "model"
+    load_code: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         signatures = self.signatures

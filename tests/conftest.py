@@ -352,3 +352,28 @@ def saved_model_copy(saved_models, tmp_path):
         return str(destination)
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def model_files(tf, tmp_path_factory):
+    """Every kind of model file (Keras .h5 and .keras, TF1 and TF2 checkpoints), moved after
+    writing; ``.root``, ``.predictions`` and the inputs (see ``model_files.py``)."""
+    from model_files import write_model_files
+
+    return write_model_files(tf, tmp_path_factory.mktemp("model_files"))
+
+
+@pytest.fixture
+def model_file_copy(model_files, tmp_path):
+    """A function ``copy(name) -> Path`` that copies a file or folder a test may damage."""
+
+    def copy(name):
+        source = model_files.root / name
+        destination = tmp_path / name
+        if source.is_dir():
+            shutil.copytree(source, destination)
+        else:
+            shutil.copy2(source, destination)
+        return destination
+
+    return copy

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from model_files import build_small_keras
 
-from savedmodel_widgets import read_saved_model
+from savedmodel_widgets import load_model_file, read_saved_model
 from savedmodel_widgets.codegen import export_code
 from savedmodel_widgets.errors import ExportSpecError
 from savedmodel_widgets.exporter import ExportSpec, SignatureSpec, export, target_path
@@ -125,7 +126,8 @@ def _weights_prelude(builder: str, variable: str, weights: Path) -> str:
     )
 
 
-def _make_cases(root: Path, tf, keras_model, keras_sequential, tf_keras_model, tf1, tf_module):
+def _make_cases(root: Path, tf, keras_model, keras_sequential, tf_keras_model, tf1, tf_module,
+                model_files):
     files = root / "sources"
     files.mkdir()
     cases = []
@@ -232,7 +234,26 @@ def _make_cases(root: Path, tf, keras_model, keras_sequential, tf_keras_model, t
         "from test_codegen import unsorted_outputs_module\n"
         "module = unsorted_outputs_module(tf)\n",
     ))
+    cases += _file_cases(model_files, root)
     return cases
+
+
+def _file_cases(model_files, root: Path) -> list[Case]:
+    """Converted files: the code loads the file itself, so only the TF2 checkpoint's
+    model (the user's code) is built by the prelude."""
+    files = model_files.root
+    tf1 = load_model_file(files / "tf1_run")
+    images = tf1.spec(root, inputs={"image": "x:0"},
+                      outputs={"scores": "scores:0", "classes": "classes:0"},
+                      signature_name="predict_images")
+    tf2 = load_model_file(files / "tf2_run", model=build_small_keras)
+    return [
+        Case("file_keras2_h5", load_model_file(files / "keras2.h5").spec(root), ""),
+        Case("file_tf_keras_fallback", load_model_file(files / "keras2_tfop.h5").spec(root), ""),
+        Case("file_tf1_checkpoint", images, ""),
+        Case("file_tf2_checkpoint", tf2.spec(root),
+             "from model_files import build_small_keras\nmodel = build_small_keras()\n"),
+    ]
 
 
 def _run_driver(root: Path, cases: list[Case]) -> dict[str, str]:
@@ -256,10 +277,11 @@ def _run_driver(root: Path, cases: list[Case]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, tf, keras_model, keras_sequential, tf_keras_model, tf1,
-             tf_module) -> dict[str, Case]:
+             tf_module, model_files) -> dict[str, Case]:
     """Every case exported by ``export`` and by its generated code (run in one process)."""
     root = tmp_path_factory.mktemp("codegen")
-    cases = _make_cases(root, tf, keras_model, keras_sequential, tf_keras_model, tf1, tf_module)
+    cases = _make_cases(root, tf, keras_model, keras_sequential, tf_keras_model, tf1, tf_module,
+                        model_files)
     started = time.perf_counter()
     for case in cases:
         case.spec = case.spec.replace(directory=root / "backend" / case.name)
@@ -304,6 +326,10 @@ CASES = [
     "tf1_graph_regress",
     "module",
     "module_unsorted_outputs",
+    "file_keras2_h5",
+    "file_tf_keras_fallback",
+    "file_tf1_checkpoint",
+    "file_tf2_checkpoint",
 ]
 
 

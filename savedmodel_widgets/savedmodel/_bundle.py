@@ -71,8 +71,8 @@ def _handle(value: bytes, position: int = 0) -> tuple[int, int, int]:
     return offset, size, position
 
 
-def read_bundle_index(data: bytes) -> list[tuple[str, object]]:
-    """Parse a checkpoint index into ``[(key, BundleEntryProto), ...]``.
+def read_bundle(data: bytes) -> tuple[object, list[tuple[str, object]]]:
+    """Parse a checkpoint index into its header and ``[(key, BundleEntryProto), ...]``.
 
     Parameters
     ----------
@@ -81,8 +81,10 @@ def read_bundle_index(data: bytes) -> list[tuple[str, object]]:
 
     Returns
     -------
-    list of (str, message)
-        Every tensor entry in key order; the header entry (empty key) is left out.
+    header : message
+        The ``BundleHeaderProto`` (``num_shards``: how many data files there are).
+    entries : list of (str, message)
+        Every tensor entry in key order.
 
     Raises
     ------
@@ -98,13 +100,15 @@ def read_bundle_index(data: bytes) -> list[tuple[str, object]]:
     _, _, position = _handle(footer)
     index_offset, index_size, _ = _handle(footer, position)
     entry_class = message_class("BundleEntryProto")
+    header = message_class("BundleHeaderProto")()
     entries = []
     for _, handle in _block_entries(_block(data, index_offset, index_size)):
         offset, size, _ = _handle(handle)
         for key, value in _block_entries(_block(data, offset, size)):
             if not key:
+                header.ParseFromString(value)
                 continue
             entry = entry_class()
             entry.ParseFromString(value)
             entries.append((key.decode("utf-8"), entry))
-    return entries
+    return header, entries

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import CorruptSavedModelError, SavedModelError
-from ._bundle import BundleFormatError, read_bundle_index
+from ._bundle import BundleFormatError, read_bundle
 from ._schema import enum_names, message_class
 from .dtypes import dtype_name
 from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
@@ -215,7 +215,7 @@ def _read_variables(path: str, proto: Any) -> tuple[tuple[VariableInfo, ...], st
         return (), ""
     try:
         with open(index, "rb") as file:
-            entries = read_bundle_index(file.read())
+            _, entries = read_bundle(file.read())
     except OSError as error:
         return (), f"{index} cannot be read: {error.strerror}."
     except (BundleFormatError, message.DecodeError, UnicodeDecodeError) as error:

@@ -361,16 +361,18 @@ class GraphSource(Source):
 
     def _signature_def(self, signature: SignatureSpec) -> Any:
         import tensorflow as tf
+        from tensorflow.python.util import deprecation
 
         utils = tf.compat.v1.saved_model
         tensor = self.graph.get_tensor_by_name
-        return utils.build_signature_def(
-            inputs={alias: utils.build_tensor_info(tensor(name)) for alias, name in
-                    signature.inputs},
-            outputs={alias: utils.build_tensor_info(tensor(name)) for alias, name in
-                     signature.outputs},
-            method_name=METHOD_NAMES[signature.method],
-        )
+        with deprecation.silence():  # TF1 export is the point: no "deprecated" log lines
+            return utils.build_signature_def(
+                inputs={alias: utils.build_tensor_info(tensor(name)) for alias, name in
+                        signature.inputs},
+                outputs={alias: utils.build_tensor_info(tensor(name)) for alias, name in
+                         signature.outputs},
+                method_name=METHOD_NAMES[signature.method],
+            )
 
     def evaluate(
         self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]

@@ -226,7 +226,7 @@ class KerasSource(TracedSource):
         import tensorflow as tf
 
         submodel = self._submodel(signature)
-        result = submodel(list(values) if len(values) > 1 else values[0], training=False)
+        result = submodel(list(values), training=False)  # inputs=[...]: a list, even of one
         flat = tf.nest.flatten(result)
         return dict(zip(signature.output_aliases, flat, strict=True))
 

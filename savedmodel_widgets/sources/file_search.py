@@ -1,0 +1,147 @@
+"""Find the model files under a folder that :func:`~savedmodel_widgets.convert` can open.
+
+Nothing here imports TensorFlow: each file is recognised from its name and its
+first bytes, HDF5 files by their attributes, checkpoints by their index.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConvertError
+from .checkpoint_files import find_checkpoint
+from .keras_files import read_keras_file
+
+__all__ = ["FoundModelFile", "find_model_files"]
+
+KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
+MAX_FOLDERS = 2000
+"""Folders looked into at most, so a search from a home directory stays quick."""
+SKIPPED_FOLDERS = {"__pycache__", "node_modules", "site-packages", ".git", ".ipynb_checkpoints"}
+
+
+@dataclass(frozen=True)
+class FoundModelFile:
+    """A model file (or checkpoint folder) found by :func:`find_model_files`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file, or the checkpoint's folder.
+    format : str
+        ``keras-h5``, ``keras``, ``keras-weights``, ``tf1-checkpoint``,
+        ``tf2-checkpoint``; ``damaged`` when the file cannot be read, ``incomplete``
+        for a ``.meta`` graph without the checkpoint's values.
+    description : str
+        One line for a file chooser: what it is, or why it cannot be used.
+    size : int
+        Bytes on disk (all the checkpoint's files for a checkpoint).
+    """
+
+    path: Path
+    format: str
+    description: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        """``path  (description)`` for a dropdown."""
+        return f"{self.path}  ({self.description})"
+
+
+def find_model_files(root: str | os.PathLike[str] = ".", *, max_depth: int = 4,
+                     limit: int = 200) -> list[FoundModelFile]:
+    """Keras files and checkpoints under ``root``, nearest first.
+
+    SavedModel folders (their ``variables/`` looks like a checkpoint), hidden
+    folders and folders such as ``__pycache__`` are skipped.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder to search, by default the working directory.
+    max_depth : int
+        How many folder levels below ``root`` to look into.
+    limit : int
+        At most this many results.
+
+    Returns
+    -------
+    list of FoundModelFile
+        Paths relative to ``root`` when ``root`` is relative, sorted by depth then name.
+    """
+    found: list[FoundModelFile] = []
+    base = Path(root).expanduser()
+    for folder in _folders(base, max_depth):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        names = {entry.name for entry in entries}
+        if any(name.endswith(".index") for name in names):
+            found.append(_checkpoint_entry(folder))
+        metas = [e for e in entries if e.suffix == ".meta" and e.is_file()]
+        if metas and not any(name.endswith(".index") for name in names):
+            found += [FoundModelFile(meta, "incomplete", "a .meta graph without checkpoint values",
+                                     meta.stat().st_size) for meta in metas]
+        found += [_keras_entry(entry) for entry in entries
+                  if entry.suffix in KERAS_SUFFIXES and entry.is_file()]
+        if len(found) >= limit:
+            break
+    found.sort(key=lambda item: (len(item.path.parts), str(item.path)))
+    return found[:limit]
+
+
+def _folders(base: Path, max_depth: int) -> list[Path]:
+    """Folders under ``base`` to look into, breadth first; SavedModels (and so their
+    ``variables/``) are left out."""
+    folders: list[Path] = []
+    queue = [(base, 0)]
+    while queue:
+        folder, depth = queue.pop(0)
+        if _is_saved_model(folder):
+            continue
+        folders.append(folder)
+        if len(folders) >= MAX_FOLDERS:
+            break
+        if depth >= max_depth:
+            continue
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        queue += [(child, depth + 1) for child in children
+                  if not child.name.startswith(".") and child.name not in SKIPPED_FOLDERS]
+    return folders
+
+
+def _is_saved_model(folder: Path) -> bool:
+    return (folder / "saved_model.pb").is_file() or (folder / "saved_model.pbtxt").is_file()
+
+
+def _keras_entry(path: Path) -> FoundModelFile:
+    size = path.stat().st_size
+    try:
+        info = read_keras_file(path)
+    except ConvertError as error:
+        return FoundModelFile(path, "damaged", str(error).split(". ")[0], size)
+    if info.weights_only:
+        return FoundModelFile(path, "keras-weights",
+                              "Keras weights only: needs the model's code", size)
+    lambdas = f", {len(info.lambda_layers)} Lambda layer(s): needs trust" \
+        if info.lambda_layers else ""
+    kind = "keras" if info.format == "keras" else "keras-h5"
+    return FoundModelFile(path, kind, f"Keras model by {info.written_by}{lambdas}", size)
+
+
+def _checkpoint_entry(folder: Path) -> FoundModelFile:
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    try:
+        files = find_checkpoint(folder)
+    except ConvertError as error:
+        return FoundModelFile(folder, "damaged", str(error).split(". ")[0], size)
+    kind = "tf2-checkpoint" if files.object_based else "tf1-checkpoint"
+    needs = ": needs the model's code" if files.object_based or files.meta is None else ""
+    return FoundModelFile(folder, kind, files.describe() + needs, size)
