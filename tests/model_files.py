@@ -67,6 +67,7 @@ def _keras_files(root: Path, tf) -> dict:
         warnings.simplefilter("ignore", UserWarning)
         legacy.save(root / "keras2.h5")
     legacy.save_weights(root / "keras2_weights.h5")
+    legacy.save_weights(str(root / "tf_keras_weights" / "weights"))  # TF format: model is root
     predictions["keras2"] = legacy.predict(PIXELS, verbose=0)
 
     tf_keras.utils.set_random_seed(12)
@@ -74,10 +75,14 @@ def _keras_files(root: Path, tf) -> dict:
     dense = tf_keras.layers.Dense(4, name="dense")(wide)
     squared = tf.math.square(dense)  # becomes a TFOpLambda layer, which Keras 3 cannot read
     tfop = tf_keras.Model(wide, squared, name="tfop")
+    shifted = tf_keras.layers.Lambda(lambda t: t - 0.5, name="shift")(squared)
+    lambda_tfop = tf_keras.Model(wide, shifted, name="lambda_tfop")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         tfop.save(root / "keras2_tfop.h5")
+        lambda_tfop.save(root / "keras2_lambda_tfop.h5")
     predictions["keras2_tfop"] = tfop.predict(WIDE, verbose=0)
+    predictions["keras2_lambda_tfop"] = lambda_tfop.predict(WIDE, verbose=0)
 
     functional = build_keras_functional()
     functional.compile(optimizer="adam", loss="categorical_crossentropy")

@@ -160,7 +160,7 @@ def test_list_prints_every_candidate_and_writes_nothing(model_files, tmp_path, c
     assert not out.exists()
     lines = stdout.splitlines()
     assert lines[0].startswith("model.ckpt-1000: TF1 checkpoint")
-    assert "  Older checkpoints beside it: model.ckpt-500." in lines
+    assert "  Other checkpoints beside it: model.ckpt-500." in lines
     with smw.load_model_file(model_files.root / "tf1_run") as loaded:
         candidates = loaded.source.candidates()
     rows = {line.split()[-1]: line.split() for line in lines if line.startswith("  ")}

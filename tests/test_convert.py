@@ -102,6 +102,18 @@ def test_lambda_layers_are_refused_until_trusted(tf, model_files, tmp_path, name
     assert "safe_mode=False" in result.spec.load_code
 
 
+def test_trusted_lambda_layers_load_with_tf_keras_too(tf, model_files, tmp_path):
+    path = model_files.root / "keras2_lambda_tfop.h5"
+    assert "'shift'" in refused(tmp_path, UntrustedCodeError, path)
+    loaded = load_model_file(path, trust=True)
+    assert loaded.loader.startswith("tf_keras")
+    assert "safe_mode=False" in loaded.load_code
+    result = convert(loaded, tmp_path / "out")
+    got = served(tf, result.path, wide=model_files.WIDE)
+    assert_allclose(next(iter(got.values())), model_files.predictions["keras2_lambda_tfop"],
+                    **TOLERANCE)
+
+
 def test_lambda_file_weights_load_into_a_given_model_without_trust(tf, model_files, tmp_path):
     import keras
 
@@ -187,7 +199,7 @@ def test_tf1_older_prefix_restores_its_own_values(tf, model_files, tmp_path):
     assert not np.allclose(before, after)
     with load_model_file(model_files.root / "tf1_run" / "model.ckpt-500") as loaded:
         assert loaded.path.name == "model.ckpt-500"
-        assert any("model.ckpt-1000" in note for note in loaded.notes)
+        assert "Other checkpoints beside it: model.ckpt-1000." in loaded.notes
         result = convert(loaded, tmp_path / "old", inputs=["x:0"], outputs=["scores:0"])
         got = served(tf, result.path, x=model_files.X)
     assert_allclose(got["scores"], before, **TOLERANCE)
@@ -256,6 +268,8 @@ def test_missing_checkpoint_prefix_suggests_the_ones_there(model_files, tmp_path
     assert "Did you mean 'model.ckpt-500'?" in message and "model.ckpt-1000" in message
     message = refused(tmp_path, ConvertError, model_files.root / "other_graph.meta")
     assert "graph without values" in message
+    message = refused(tmp_path, ConvertError, model_files.root)
+    assert "holds no checkpoint, but Keras model files: custom.keras" in message
 
 
 def test_list_checkpoint_variables_matches_tensorflow(tf, model_files):
@@ -287,10 +301,29 @@ def test_tf2_checkpoint_needs_the_models_code(tf, model_files, tmp_path):
         assert_allclose(got["out"], model_files.predictions["tf2"], **TOLERANCE)
 
 
+def test_tf2_checkpoint_with_the_model_as_its_root(tf, model_files, tmp_path):
+    loaded = load_model_file(model_files.root / "tf_keras_weights", model=build_tf_keras_model)
+    assert "Restored as the checkpoint's root." in loaded.notes
+    assert "tf.train.Checkpoint(model)" in loaded.load_code
+    result = convert(loaded, tmp_path / "out")
+    got = served(tf, result.path, pixels=model_files.PIXELS)
+    assert_allclose(got["probabilities"], model_files.predictions["keras2"], **TOLERANCE)
+
+
 def test_tf2_checkpoint_refuses_a_model_that_does_not_fit(model_files, tmp_path):
     message = refused(tmp_path, ConvertError, model_files.root / "tf2_run",
                       model=build_keras_sequential)
     assert "does not fit" in message
+
+    def wider():  # the same layers with another width: the shapes differ
+        import keras
+
+        features = keras.Input((3,), name="features")
+        hidden = keras.layers.Dense(7, activation="relu", name="hidden")(features)
+        return keras.Model(features, keras.layers.Dense(2, name="out")(hidden))
+
+    message = refused(tmp_path, ConvertError, model_files.root / "tf2_run", model=wider)
+    assert "does not fit" in message and "(3, 4)" in message and "(3, 7)" in message
 
 
 # The result -------------------------------------------------------------------------
@@ -334,9 +367,10 @@ def test_find_model_files_lists_what_convert_opens(model_files, saved_models, tm
     found = {item.path.relative_to(tmp_path / "work").as_posix(): item
              for item in find_model_files(tmp_path / "work")}
     assert set(found) == {
-        "keras2.h5", "keras2_tfop.h5", "keras3.h5", "keras3.keras", "lambda.keras",
-        "lambda.h5", "custom.keras", "keras2_weights.h5", "small.weights.h5", "broken.h5",
-        "other_graph.meta", "tf1_run", "tf1_no_meta", "tf2_run",
+        "keras2.h5", "keras2_tfop.h5", "keras2_lambda_tfop.h5", "keras3.h5", "keras3.keras",
+        "lambda.keras", "lambda.h5", "custom.keras", "keras2_weights.h5", "small.weights.h5",
+        "broken.h5", "other_graph.meta", "tf1_run", "tf1_no_meta", "tf2_run",
+        "tf_keras_weights",
     }
     assert found["keras3.keras"].format == "keras"
     assert "Keras model by Keras 3" in found["keras3.keras"].description
@@ -350,3 +384,34 @@ def test_find_model_files_lists_what_convert_opens(model_files, saved_models, tm
     assert found["tf2_run"].format == "tf2-checkpoint"
     assert found["tf1_run"].size == sum(p.stat().st_size for p in (tmp_path / "work" / "tf1_run")
                                         .iterdir())
+
+
+def test_reference_h5_conversion_image_to_scores(tf, model_files, tmp_path):
+    """The reference: load_model('./mnist.h5'), then simple_save with inputs={"image":
+    model.input} and outputs={"scores": model.output}, as the default signature."""
+    result = convert(model_files.root / "keras2.h5", tmp_path / "mnist",
+                     inputs={"image": "pixels"}, outputs={"scores": "probabilities"})
+    rows = {(row["direction"], row["alias"]): row for row in result.info.signature_rows()}
+    assert set(rows) == {("input", "image"), ("output", "scores")}
+    assert rows[("input", "image")]["shape"] == (None, 6)
+    assert all(row["method"] == "tensorflow/serving/predict" for row in rows.values())
+    got = served(tf, result.path, image=model_files.PIXELS)
+    assert_allclose(got["scores"], model_files.predictions["keras2"], **TOLERANCE)
+
+
+def test_meta_graph_whose_shapes_differ_from_the_checkpoint(tf, model_file_copy, tmp_path):
+    run = model_file_copy("tf1_run")
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+        tf.matmul(x, tf.compat.v1.get_variable("W", [4, 5]), name="scores")
+        tf.compat.v1.train.Saver()
+        tf.compat.v1.train.export_meta_graph(str(run / "model.ckpt-1000.meta"))
+    message = refused(tmp_path, ConvertError, run)
+    assert "W is (4, 5) in the graph, (4, 3) in the checkpoint" in message
+
+
+def test_weights_that_do_not_fit_the_given_model(model_files, tmp_path):
+    message = refused(tmp_path, ConvertError, model_files.root / "small.weights.h5",
+                      model=build_keras_sequential)
+    assert "do not fit the given model" in message

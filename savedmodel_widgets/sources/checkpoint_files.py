@@ -283,6 +283,14 @@ def _no_checkpoint_message(directory: Path, prefix: str | None,
         )
     if (directory / "saved_model.pb").is_file() or (directory / "saved_model.pbtxt").is_file():
         return f"{directory} is already a SavedModel; inspect it with inspect({str(directory)!r})."
+    keras_files = sorted(p.name for p in directory.iterdir()
+                         if p.suffix in (".h5", ".hdf5", ".keras"))
+    if keras_files:
+        return (
+            f"{directory} holds no checkpoint, but Keras model files: "
+            f"{', '.join(keras_files[:8])}. Give one of them, e.g. "
+            f"{str(directory / keras_files[0])!r}."
+        )
     found = sorted(p.name for p in directory.iterdir())[:8]
     listing = f" It holds: {', '.join(found)}." if found else " It is empty."
     return (

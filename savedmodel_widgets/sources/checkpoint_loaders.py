@@ -47,28 +47,20 @@ def restore_meta_graph(files: CheckpointFiles, progress: Progress) -> Any:
     graph = tf.Graph()
     try:
         with graph.as_default():
+            # None when the graph has no variables: then there is nothing to restore.
             saver = tf.compat.v1.train.import_meta_graph(str(files.meta), clear_devices=True)
     except Exception as error:  # noqa: BLE001 - protobuf and op-registry errors
         raise ConvertError(_import_failure(files, error)) from error
-    if saver is None and graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES):
-        with graph.as_default():
-            saver = tf.compat.v1.train.Saver()
-    if saver is not None:
-        _check_keys(files, _saver_keys(graph, saver.saver_def), files.meta.name)
     session = tf.compat.v1.Session(graph=graph)
     try:
-        if saver is not None:
-            progress(f"Restoring the values of {files.prefix.name}")
-            with graph.as_default():
-                saver.restore(session, str(files.prefix))
-        _initialize_rest(session)
-    except Exception as error:
+        _restore(files, saver, session, files.meta.name, progress)
+    except ConvertError:
         session.close()
-        raise ConvertError(_restore_failure(files, error)) from error
+        raise
     return session
 
 
-def restore_into_session(files: CheckpointFiles, session: Any, progress: Progress) -> Any:
+def restore_into_session(files: CheckpointFiles, session: Any, progress: Progress) -> None:
     """Restore a TF1 checkpoint into the variables of a session whose graph the user built."""
     import tensorflow as tf
 
@@ -79,15 +71,23 @@ def restore_into_session(files: CheckpointFiles, session: Any, progress: Progres
                 "model's graph in that session first (the same code that trained it)."
             )
         saver = tf.compat.v1.train.Saver()
-    _check_keys(files, _saver_keys(session.graph, saver.saver_def), "the session's graph")
-    progress(f"Restoring the values of {files.prefix.name} into the given session")
+    _restore(files, saver, session, "the session's graph", progress)
+
+
+def _restore(files: CheckpointFiles, saver: Any, session: Any, where: str,
+             progress: Progress) -> None:
+    """Check the saver's keys against the checkpoint, restore, initialize the rest."""
+    if saver is not None:
+        _check_keys(files, _saver_keys(session.graph, saver.saver_def), where)
+        _check_shapes(files, session.graph, where)
     try:
-        with session.graph.as_default():
-            saver.restore(session, str(files.prefix))
+        if saver is not None:
+            progress(f"Restoring the values of {files.prefix.name}")
+            with session.graph.as_default():
+                saver.restore(session, str(files.prefix))
         _initialize_rest(session)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - shape, dtype and data-file errors
         raise ConvertError(_restore_failure(files, error)) from error
-    return session
 
 
 def _saver_keys(graph: Any, saver_def: Any) -> list[str]:
@@ -120,6 +120,27 @@ def _check_keys(files: CheckpointFiles, wanted: Sequence[str], where: str) -> No
         "different models or training runs; use the .meta and checkpoint files saved together "
         "(same prefix). list_checkpoint_variables(path) shows what the checkpoint holds."
     )
+
+
+def _check_shapes(files: CheckpointFiles, graph: Any, where: str) -> None:
+    """Refuse variables whose checkpoint value has another shape: a restore would give
+    the variable the checkpoint's shape without a word, and the export would fail later."""
+    import tensorflow as tf
+
+    saved = {variable.key: variable.shape for variable in files.variables}
+    wrong = []
+    for variable in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES):
+        key = variable.op.name
+        shape = variable.shape
+        if key in saved and shape.is_fully_defined() and tuple(shape) != saved[key] \
+                and getattr(variable, "_save_slice_info", None) is None:
+            wrong.append(f"{key} is {tuple(shape)} in the graph, {saved[key]} in the checkpoint")
+    if wrong:
+        raise ConvertError(
+            f"The values of {files.prefix.name} cannot be restored into {where}: the shape "
+            f"differs for {'; '.join(wrong[:_SHOWN])}. The graph and the checkpoint come "
+            "from different models; use the .meta saved with the checkpoint."
+        )
 
 
 def _initialize_rest(session: Any) -> None:
@@ -189,23 +210,31 @@ def restore_object_checkpoint(files: CheckpointFiles, model: Any, progress: Prog
             "The given model has no variables yet, so there is nothing to restore into. Build "
             "it first: call it once on a sample batch, or model.build(input_shape)."
         )
-    children = [name for name in checkpoint_root_names(files) if name != "save_counter"]
+    # ``root`` is Checkpoint's own argument for the root object, tried last as ``None``.
+    children = [name for name in checkpoint_root_names(files)
+                if name not in ("save_counter", "root")]
     progress(f"Restoring {files.prefix.name} into the given model")
-    tried = []
+    tried, reasons = [], []
     for name in [*children, None]:
+        where = "the root" if name is None else repr(name)
         checkpoint = tf.train.Checkpoint(model) if name is None else tf.train.Checkpoint(
             **{name: model})
-        status = checkpoint.read(str(files.prefix))
         try:
+            status = checkpoint.read(str(files.prefix))
             status.assert_existing_objects_matched()
         except AssertionError:
-            tried.append("the root" if name is None else repr(name))
+            tried.append(where)
+            continue
+        except (ValueError, tf.errors.OpError) as error:  # a shape or dtype that differs
+            tried.append(where)
+            reasons.append(f" Under {where}: {str(error).strip().splitlines()[0]}")
             continue
         status.expect_partial()
         return name
     raise ConvertError(
         f"The given model does not fit the checkpoint {files.prefix.name}: its variables find "
-        f"no values under {', '.join(tried)}. Build the same model (same layers, same order) "
+        f"no values under {', '.join(tried)}.{''.join(reasons)} Build the same model "
+        "(same layers, same order, same sizes) "
         f"that was saved. The checkpoint holds: {_sample(files)}."
     )
 

@@ -241,7 +241,7 @@ def load_keras_file(
             import tf_keras
 
             model = tf_keras.models.load_model(info.path, custom_objects=objects,
-                                               compile=False)
+                                               compile=False, safe_mode=not trust)
             note = f"Keras 3 could not read the file: {_first_line(errors['Keras 3'])}."
             return model, f"tf_keras {tf_keras.__version__}", (note,)
         except Exception as error:  # noqa: BLE001
