@@ -71,7 +71,8 @@ class CheckpointFiles:
         """A short description: ``TF1 checkpoint model.ckpt-1000 (8 variables, graph ...)``."""
         kind = "TF2 object checkpoint" if self.object_based else "TF1 checkpoint"
         graph = f", graph {self.meta.name}" if self.meta else ", no .meta graph"
-        return f"{kind} {self.prefix.name} ({len(self.variables)} variables{graph})"
+        count = len(self.variables)
+        return f"{kind} {self.prefix.name} ({count} variable{'s' * (count != 1)}{graph})"
 
 
 def find_checkpoint(path: str | os.PathLike[str]) -> CheckpointFiles:
