@@ -123,7 +123,8 @@ def _add_convert_parser(commands: Any) -> None:
     )
     converter.add_argument(
         "--trust", action="store_true",
-        help="load Lambda layers, which run Python code stored in the file",
+        help="load a file that carries Python code (Lambda layers, lambda activations), "
+        "which runs when it is loaded",
     )
     converter.add_argument(
         "--model", metavar="MODULE:FUNCTION",

@@ -330,7 +330,7 @@ def _load_keras(info: KerasFile, model: ModelArgument, custom_objects: Mapping[s
     loaded, loader, notes = load_keras_file(info, custom_objects=custom_objects, trust=trust,
                                             progress=report)
     module = "tf_keras" if loader.startswith("tf_keras") else "keras"
-    code = keras_load_code(module, path, custom_objects or {}, bool(info.lambda_layers))
+    code = keras_load_code(module, path, custom_objects or {}, bool(info.code_layers))
     fmt = "keras" if info.format == "keras" else "keras-h5"
     notes = (f"Written by {info.written_by}.", *notes)
     return ModelFile(info.path, fmt, loaded, loader, notes, code)

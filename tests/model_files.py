@@ -102,6 +102,15 @@ def _keras_files(root: Path, tf) -> dict:
     lambda_model.save(root / "lambda.h5")
     predictions["lambda"] = lambda_model.predict(WIDE, verbose=0)
 
+    keras.utils.set_random_seed(24)
+    activation = keras.Sequential(
+        [keras.Input((3,), name="features"),
+         keras.layers.Dense(2, activation=lambda t: t * 2.0 - 1.0, name="dense")])
+    with warnings.catch_warnings():  # Keras warns that a lambda is unsafe: the point here
+        warnings.simplefilter("ignore", UserWarning)
+        activation.save(root / "lambda_activation.keras")
+    predictions["lambda_activation"] = activation.predict(WIDE, verbose=0)
+
     scale = build_scale_layer()
     keras.utils.set_random_seed(23)
     features = keras.Input((3,), name="features")

@@ -94,12 +94,31 @@ def test_convert_takes_aliases_and_candidate_names(tf, model_files, tmp_path):
 @pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
 def test_lambda_layers_are_refused_until_trusted(tf, model_files, tmp_path, name):
     message = refused(tmp_path, UntrustedCodeError, model_files.root / name)
-    assert "'double'" in message and "trust=True" in message and "code" in message
+    assert "'double' (Lambda layer)" in message and "trust=True" in message
 
     result = convert(model_files.root / name, tmp_path / "trusted", trust=True)
     got = served(tf, result.path, features=model_files.WIDE)
     assert_allclose(next(iter(got.values())), model_files.predictions["lambda"], **TOLERANCE)
     assert "safe_mode=False" in result.spec.load_code
+
+
+def test_lambda_activation_is_code_too(tf, model_files, tmp_path):
+    path = model_files.root / "lambda_activation.keras"
+    message = refused(tmp_path, UntrustedCodeError, path)
+    assert "'dense' (Python lambda)" in message
+    message = refused(tmp_path, ModelCodeNeededError, path, trust=True)
+    assert "Keras cannot load that back" in message and "model=build_model" in message
+
+    def build():  # the user's code: the lambda comes from here, not from the file
+        import keras
+
+        return keras.Sequential([keras.Input((3,), name="features"), keras.layers.Dense(
+            2, activation=lambda t: t * 2.0 - 1.0, name="dense")])
+
+    result = convert(path, tmp_path / "rebuilt", model=build)
+    got = served(tf, result.path, features=model_files.WIDE)
+    assert_allclose(next(iter(got.values())), model_files.predictions["lambda_activation"],
+                    **TOLERANCE)
 
 
 def test_trusted_lambda_layers_load_with_tf_keras_too(tf, model_files, tmp_path):
@@ -368,9 +387,9 @@ def test_find_model_files_lists_what_convert_opens(model_files, saved_models, tm
              for item in find_model_files(tmp_path / "work")}
     assert set(found) == {
         "keras2.h5", "keras2_tfop.h5", "keras2_lambda_tfop.h5", "keras3.h5", "keras3.keras",
-        "lambda.keras", "lambda.h5", "custom.keras", "keras2_weights.h5", "small.weights.h5",
-        "broken.h5", "other_graph.meta", "tf1_run", "tf1_no_meta", "tf2_run",
-        "tf_keras_weights",
+        "lambda.keras", "lambda.h5", "lambda_activation.keras", "custom.keras",
+        "keras2_weights.h5", "small.weights.h5", "broken.h5", "other_graph.meta", "tf1_run",
+        "tf1_no_meta", "tf2_run", "tf_keras_weights",
     }
     assert found["keras3.keras"].format == "keras"
     assert "Keras model by Keras 3" in found["keras3.keras"].description

@@ -130,8 +130,7 @@ def _keras_entry(path: Path) -> FoundModelFile:
     if info.weights_only:
         return FoundModelFile(path, "keras-weights",
                               "Keras weights only: needs the model's code", size)
-    lambdas = f", {len(info.lambda_layers)} Lambda layer(s): needs trust" \
-        if info.lambda_layers else ""
+    lambdas = ", Python code in the file: needs trust" if info.code_layers else ""
     kind = "keras" if info.format == "keras" else "keras-h5"
     return FoundModelFile(path, kind, f"Keras model by {info.written_by}{lambdas}", size)
 

@@ -2,9 +2,9 @@
 
 The file is looked at before any loader runs (with h5py or zipfile, without
 TensorFlow): whether it is a whole model or weights only, which Keras wrote it,
-and whether it holds ``Lambda`` layers, whose Python code runs when the file
-is loaded. Then Keras 3 loads it without compiling; where Keras 3 cannot read
-it and tf_keras is installed, tf_keras does.
+and whether it carries Python code (``Lambda`` layers, ``lambda`` activations),
+which runs when the file is loaded. Then Keras 3 loads it without compiling;
+where Keras 3 cannot read it and tf_keras is installed, tf_keras does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConvertError, UnknownCustomObjectError, UntrustedCodeError
+from ..errors import (
+    ConvertError,
+    ModelCodeNeededError,
+    UnknownCustomObjectError,
+    UntrustedCodeError,
+)
 from ._source import Progress
 
 __all__ = ["KerasFile", "load_keras_file", "read_keras_file"]
@@ -45,15 +50,16 @@ class KerasFile:
         The version of Keras that wrote it ("" when not recorded).
     config : dict or None
         The model's architecture; None for a file holding weights only.
-    lambda_layers : tuple of str
-        Names of the ``Lambda`` layers (they carry Python code).
+    code_layers : tuple of str
+        The layers that carry Python code, each as ``'name' (what)``: ``Lambda``
+        layers, and layers holding a Python ``lambda`` (an activation, ...).
     """
 
     path: Path
     format: Literal["h5", "keras"]
     keras_version: str
     config: dict[str, Any] | None
-    lambda_layers: tuple[str, ...]
+    code_layers: tuple[str, ...]
 
     @property
     def weights_only(self) -> bool:
@@ -111,7 +117,7 @@ def _read_h5(path: Path) -> KerasFile:
             f"weights; top-level groups: {', '.join(groups) or 'none'})."
         )
     config = _json(attrs["model_config"], path)
-    return KerasFile(path, "h5", version, config, tuple(_lambda_layers(config)))
+    return KerasFile(path, "h5", version, config, _code_layer_names(config))
 
 
 def _read_keras_zip(path: Path) -> KerasFile:
@@ -132,7 +138,7 @@ def _read_keras_zip(path: Path) -> KerasFile:
             f"{path} is a damaged or truncated .keras (zip) file ({error}); save it again."
         ) from error
     version = str(metadata.get("keras_version", ""))
-    return KerasFile(path, "keras", version, config, tuple(_lambda_layers(config)))
+    return KerasFile(path, "keras", version, config, _code_layer_names(config))
 
 
 def _text(value: Any) -> Any:
@@ -149,32 +155,41 @@ def _json(text: str, path: Path) -> dict[str, Any]:
     return value
 
 
-def _layer_configs(config: Any) -> Iterator[dict[str, Any]]:
-    """Every object in a Keras config that has a ``class_name``, nested models included."""
+_MARSHALLED_CODE = re.compile(r"(4w|Yw)[A-Za-z0-9+/=\n]{38,}\Z")
+"""Base64 of a marshalled Python code object (type byte ``0xe3`` or ``c``), as Keras
+stores a Python ``lambda``: in a ``Lambda`` layer, or as an activation or other function."""
+
+
+def _code_layers(config: Any, layer: str = "model") -> Iterator[tuple[str, str]]:
+    """``(layer name, what)`` for each layer whose config carries Python code: every
+    ``Lambda`` layer, and any layer holding a marshalled ``lambda`` (an activation, ...)."""
     if isinstance(config, dict):
-        if "class_name" in config:
-            yield config
+        inner = config.get("config")
+        if "class_name" in config and isinstance(inner, dict) and "name" in inner:
+            layer = str(inner["name"])
+            if config["class_name"] == "Lambda":
+                yield layer, "Lambda layer"
         for value in config.values():
-            yield from _layer_configs(value)
+            yield from _code_layers(value, layer)
     elif isinstance(config, list):
         for value in config:
-            yield from _layer_configs(value)
+            yield from _code_layers(value, layer)
+    elif isinstance(config, str) and _MARSHALLED_CODE.match(config):
+        yield layer, "Python lambda"
 
 
-def _lambda_layers(config: dict[str, Any]) -> Iterator[str]:
-    for layer in _layer_configs(config):
-        if layer["class_name"] == "Lambda":
-            inner = layer.get("config")
-            name = inner.get("name") if isinstance(inner, dict) else None
-            yield str(name or layer.get("name") or "lambda")
+def _code_layer_names(config: dict[str, Any]) -> tuple[str, ...]:
+    found: dict[str, str] = {}
+    for layer, what in _code_layers(config):
+        found.setdefault(layer, what)
+    return tuple(f"{layer!r} ({what})" for layer, what in found.items())
 
 
 def _untrusted_message(info: KerasFile) -> str:
-    names = ", ".join(repr(name) for name in info.lambda_layers)
-    count = len(info.lambda_layers)
+    count = len(info.code_layers)
     return (
-        f"{info.path.name} holds {count} Lambda layer{'s' * (count != 1)} ({names}). A "
-        "Lambda layer stores Python code, and loading the file runs that code with your "
+        f"{info.path.name} holds Python code in {count} layer{'s' * (count != 1)}: "
+        f"{', '.join(info.code_layers)}. Loading the file runs that code with your "
         "permissions, so it could do anything a program can. Nothing was loaded. If you "
         "trust where the file comes from (you or your team saved it), load it with "
         "trust=True."
@@ -197,7 +212,8 @@ def load_keras_file(
     custom_objects : Mapping[str, object], optional
         Custom layer classes and functions by the names the file uses.
     trust : bool
-        Load ``Lambda`` layers, which run code from the file. Default False.
+        Load a file that carries Python code (``Lambda`` layers, ``lambda``
+        activations), which runs when it is loaded. Default False.
     progress : callable, optional
         Called with a short message at each step.
 
@@ -213,14 +229,16 @@ def load_keras_file(
     Raises
     ------
     UntrustedCodeError
-        The file holds ``Lambda`` layers and ``trust`` is False.
+        The file carries Python code and ``trust`` is False.
     UnknownCustomObjectError
         The file names a custom layer or function not in ``custom_objects``.
+    ModelCodeNeededError
+        The file stores a Python ``lambda`` as a function, which Keras cannot load.
     ConvertError
         Neither loader can read the file.
     """
     report = progress or (lambda message: None)
-    if info.lambda_layers and not trust:
+    if info.code_layers and not trust:
         raise UntrustedCodeError(_untrusted_message(info))
     objects = dict(custom_objects or {})
     errors: dict[str, Exception] = {}
@@ -262,6 +280,14 @@ def _first_line(error: Exception, limit: int = 160) -> str:
 def _load_failure(info: KerasFile, errors: Mapping[str, Exception],
                   objects: Mapping[str, Any]) -> ConvertError:
     """The error to raise when no loader could read the file."""
+    lambdas = [layer for layer in info.code_layers if layer.endswith("(Python lambda)")]
+    if lambdas:
+        return ModelCodeNeededError(
+            f"{info.path.name} stores a Python lambda as a function of "
+            f"{', '.join(lambdas)}, and Keras cannot load that back, even when trusted. Build "
+            "the model in Python and pass it, so that only the weights are read from the "
+            "file: load_model_file(path, model=build_model). Nothing was written."
+        )
     # tf_keras' view first when it tried: it knows TFOpLambda, which Keras 3 does not.
     matches = [_UNKNOWN_NAME.search(str(error)) for error in reversed(errors.values())]
     names = [match.group(1).split(">")[-1] for match in matches if match]
