@@ -21,10 +21,10 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .convert import ModelFile, Picks, load_model_file
+from .convert import ModelFile, load_model_file
 from .errors import (
     ModelCodeNeededError,
     SavedModelError,
@@ -38,8 +38,6 @@ from .savedmodel import SavedModelInfo, check, read_saved_model
 from .savedmodel.checks import TARGETS, CheckResult, is_ready, verdict
 from .savedmodel.info import DEFAULT_SIGNATURE
 from .savedmodel.text import format_bytes, format_columns, render_summary
-from .sources import Candidate
-from .sources._candidate import unique_aliases
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -270,34 +268,16 @@ def _open(args: argparse.Namespace) -> ModelFile:
 
 def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
     """Export with the ``--input``, ``--output``, signature and target options."""
-    source = loaded.source
     spec = loaded.spec(
         args.out,
-        inputs=_picks(args.input, source.input_candidate),
-        outputs=_picks(args.output, source.output_candidate),
+        inputs=args.input,  # (alias or None, name) pairs: ModelFile.spec fills in aliases
+        outputs=args.output,
         signature_name=args.signature,
         method=args.method,
         version=args.version,
         overwrite=args.overwrite,
     )
     return export(spec, progress=_progress)
-
-
-def _picks(picks: list[Pick] | None, find: Callable[[str], Candidate]) -> Picks:
-    """What :meth:`ModelFile.spec` takes for the ``--input`` or ``--output`` values.
-
-    None when none were given (the suggestion), the names when no alias was
-    given (they keep their suggested aliases), else ``{alias: name}`` where
-    bare names take their suggested alias, made unique against the others.
-    """
-    if not picks:
-        return None
-    if all(alias is None for alias, _ in picks):
-        return [name for _, name in picks]
-    given = [alias for alias, _ in picks if alias is not None]
-    suggested = iter(unique_aliases((find(name).alias for alias, name in picks
-                                     if alias is None), taken=given))
-    return {alias or next(suggested): name for alias, name in picks}
 
 
 def _progress(message: str) -> None:

@@ -35,6 +35,7 @@ from ._load_code import (
 from .errors import ConvertError, ModelCodeNeededError
 from .exporter import ExportResult, ExportSpec, SignatureSpec, Version, export
 from .savedmodel.info import DEFAULT_SIGNATURE
+from .savedmodel.layout import KERAS_SUFFIXES
 from .sources import model_kind, open_source
 from .sources._source import suggest_aliases
 from .sources.checkpoint_files import CheckpointFiles, find_checkpoint, list_checkpoint_variables
@@ -63,8 +64,10 @@ FORMAT_LABELS: dict[str, str] = {
 }
 ModelArgument = Any
 """A built model or session, or a function without arguments that returns one."""
-Picks = Mapping[str, str] | Iterable[str] | None
-"""``{alias: candidate}``, candidate names (aliased after themselves), or None for defaults."""
+Picks = Mapping[str, str] | Iterable[str | tuple[str | None, str]] | None
+"""``{alias: candidate}``; or candidate names and ``(alias, candidate)`` pairs, where a
+name alone or an alias of None takes the candidate's suggested alias; or None for the
+backend's suggestion."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,18 +128,20 @@ class ModelFile:
         ----------
         directory : str or os.PathLike
             Where the SavedModel goes.
-        inputs, outputs : Mapping[str, str] or iterable of str, optional
-            ``{alias: candidate name}``, or candidate names that keep their
-            suggested aliases. Default: the backend's suggestion.
+        inputs, outputs : Mapping[str, str] or iterable, optional
+            ``{alias: candidate name}``; or candidate names and ``(alias,
+            candidate name)`` pairs, where a name alone (or an alias of None)
+            keeps the candidate's suggested alias, made unique. Default: the
+            backend's suggestion.
         signature_name, method, version, overwrite
             As for :class:`SignatureSpec` and :class:`ExportSpec`.
         """
         source = self.source
-        suggested_inputs, suggested_outputs = source.suggest()
+        suggestion = functools.cache(source.suggest)  # listed only when a side is not given
         signature = SignatureSpec(
             signature_name,
-            _picks(inputs, suggested_inputs, source.input_candidate),
-            _picks(outputs, suggested_outputs, source.output_candidate),
+            _picks(inputs, lambda: suggestion()[0], source.input_candidate),
+            _picks(outputs, lambda: suggestion()[1], source.output_candidate),
             method,
         )
         return ExportSpec(self.model, (signature,), directory, version, overwrite=overwrite,
@@ -162,13 +167,18 @@ class ModelFile:
                 + f"<p>{escape(self.source.describe())}</p>")
 
 
-def _picks(picks: Picks, suggested: dict[str, str],
-           find: Callable[[str], Any]) -> dict[str, str]:
+def _picks(picks: Picks, suggested: Callable[[], dict[str, str]],
+           find: Callable[[str], Any]) -> list[tuple[str, str]]:
+    """``(alias, candidate name)`` pairs, in order, with the missing aliases suggested."""
     if picks is None:
-        return suggested
+        return list(suggested().items())
     if isinstance(picks, Mapping):
-        return {str(alias): str(name) for alias, name in picks.items()}
-    return suggest_aliases([find(str(name)) for name in picks])
+        return [(str(alias), str(name)) for alias, name in picks.items()]
+    pairs = [(None, item) if isinstance(item, str) else item for item in picks]
+    given = [alias for alias, _ in pairs if alias is not None]
+    aliases = iter(suggest_aliases([find(name) for alias, name in pairs if alias is None],
+                                   taken=given))
+    return [(alias or next(aliases), name) for alias, name in pairs]
 
 
 def load_model_file(
@@ -249,10 +259,10 @@ def convert(
         The file, as for :func:`load_model_file`, or a file already opened.
     directory : str or os.PathLike
         Where the SavedModel goes.
-    inputs, outputs : Mapping[str, str] or iterable of str, optional
-        ``{alias: candidate name}`` or candidate names; the backend's
-        suggestion where not given. ``list_candidates(load_model_file(path).model)``
-        lists the names.
+    inputs, outputs : Mapping[str, str] or iterable, optional
+        As for :meth:`ModelFile.spec`: ``{alias: candidate name}``, or names
+        and ``(alias, name)`` pairs; the backend's suggestion where not given.
+        ``list_candidates(load_model_file(path).model)`` lists the names.
     signature_name, method, version, overwrite
         As for :class:`~savedmodel_widgets.SignatureSpec` and
         :class:`~savedmodel_widgets.ExportSpec`.
@@ -277,7 +287,7 @@ def convert(
 
 
 def _is_keras_file(path: Path) -> bool:
-    if path.suffix in (".h5", ".hdf5", ".keras"):
+    if path.suffix in KERAS_SUFFIXES:
         return True
     if not path.is_file() or path.suffix in (".meta", ".index"):
         return False
@@ -321,9 +331,7 @@ def _load_keras(info: KerasFile, model: ModelArgument, custom_objects: Mapping[s
         target = _resolve_model(model)
         load_keras_weights(info, target, report)
         code = weights_load_code(path)
-        fmt: FileFormat = "keras-weights" if info.weights_only else (
-            "keras" if info.format == "keras" else "keras-h5")
-        return ModelFile(info.path, fmt, target, "the given model's load_weights",
+        return ModelFile(info.path, info.kind, target, "the given model's load_weights",
                          (f"Only the weights were read from {info.path.name}.",), code)
     if info.weights_only:
         raise ModelCodeNeededError(weights_only_message(info))
@@ -331,9 +339,8 @@ def _load_keras(info: KerasFile, model: ModelArgument, custom_objects: Mapping[s
                                             progress=report)
     module = "tf_keras" if loader.startswith("tf_keras") else "keras"
     code = keras_load_code(module, path, custom_objects or {}, bool(info.code_layers))
-    fmt = "keras" if info.format == "keras" else "keras-h5"
     notes = (f"Written by {info.written_by}.", *notes)
-    return ModelFile(info.path, fmt, loaded, loader, notes, code)
+    return ModelFile(info.path, info.kind, loaded, loader, notes, code)
 
 
 # Checkpoints ----------------------------------------------------------------------

@@ -8,15 +8,21 @@ empty key holds the ``BundleHeaderProto``; every other key is a saved tensor.
 
 from __future__ import annotations
 
+import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ._schema import message_class
+from .dtypes import dtype_name
+from .info import VariableInfo
 
 FOOTER_SIZE = 48
 TABLE_MAGIC = 0xDB4775248B80FB57
 BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+"""The key of a TF2 checkpoint's object graph: not a variable."""
+VARIABLE_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class BundleFormatError(ValueError):
@@ -112,3 +118,40 @@ def read_bundle(data: bytes) -> tuple[object, list[tuple[str, object]]]:
             entry.ParseFromString(value)
             entries.append((key.decode("utf-8"), entry))
     return header, entries
+
+
+def read_bundle_file(path: str | os.PathLike[str]) -> tuple[object, list[tuple[str, object]]]:
+    """:func:`read_bundle` of a ``.index`` file.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    BundleFormatError
+        When its bytes are not a complete checkpoint index (a damaged entry included).
+    """
+    from google.protobuf import message
+
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        return read_bundle(data)
+    except (message.DecodeError, UnicodeDecodeError) as error:
+        raise BundleFormatError(str(error)) from error
+
+
+def bundle_variables(entries: list[tuple[str, object]],
+                     name_of: Callable[[str], str]) -> tuple[VariableInfo, ...]:
+    """The saved tensors of an index, each named by ``name_of(key)``; the object graph
+    of a TF2 checkpoint is left out."""
+    return tuple(
+        VariableInfo(
+            name=name_of(key),
+            key=key,
+            dtype=dtype_name(entry.dtype),  # type: ignore[attr-defined]
+            shape=tuple(dim.size for dim in entry.shape.dim),  # type: ignore[attr-defined]
+            nbytes=entry.size,  # type: ignore[attr-defined]
+        )
+        for key, entry in entries
+        if key != OBJECT_GRAPH_KEY
+    )

@@ -11,6 +11,8 @@ from .info import FileEntry
 PB_FILE = "saved_model.pb"
 PBTXT_FILE = "saved_model.pbtxt"
 CHUNKED_FILE = "saved_model.cpb"
+KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
+"""File name endings of Keras model files."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _directory_hint(path: str, names: list[str]) -> str:
             "saved_model.cpb is TensorFlow's chunked format for graphs over 2 GB, which this "
             "reader does not parse; inspect it with TensorFlow (saved_model_cli)."
         )
-    if any(name.endswith((".h5", ".hdf5", ".keras")) for name in lowered):
+    if any(name.endswith(KERAS_SUFFIXES) for name in lowered):
         return (
             "These are Keras model files, not a SavedModel: load one with Keras and export it "
             "as a SavedModel, then inspect the export."
@@ -158,7 +160,7 @@ def _directory_hint(path: str, names: list[str]) -> str:
 
 
 def _file_hint(path: str) -> str:
-    if path.lower().endswith((".h5", ".hdf5", ".keras")):
+    if path.lower().endswith(KERAS_SUFFIXES):
         return "It is a Keras model file: load it with Keras and export it as a SavedModel."
     if path.endswith((".index", ".meta")) or ".data-" in os.path.basename(path):
         return "It is part of a TensorFlow checkpoint: restore it and export a SavedModel."

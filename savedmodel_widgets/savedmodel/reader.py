@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import CorruptSavedModelError, SavedModelError
-from ._bundle import BundleFormatError, read_bundle
+from ._bundle import (
+    VARIABLE_VALUE_SUFFIX,
+    BundleFormatError,
+    bundle_variables,
+    read_bundle_file,
+)
 from ._schema import enum_names, message_class
 from .dtypes import dtype_name
 from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
@@ -16,9 +21,6 @@ from .layout import PBTXT_FILE, list_tree, locate
 
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp"})
 """Op types that read a variable whose value must come from ``variables/``."""
-
-OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
-VARIABLE_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -> SavedModelInfo:
@@ -208,33 +210,17 @@ def _shape(proto: Any) -> Shape:
 
 
 def _read_variables(path: str, proto: Any) -> tuple[tuple[VariableInfo, ...], str]:
-    from google.protobuf import message
-
     index = os.path.join(path, "variables", "variables.index")
     if not os.path.isfile(index):
         return (), ""
     try:
-        with open(index, "rb") as file:
-            _, entries = read_bundle(file.read())
+        _, entries = read_bundle_file(index)
     except OSError as error:
         return (), f"{index} cannot be read: {error.strerror}."
-    except (BundleFormatError, message.DecodeError, UnicodeDecodeError) as error:
+    except BundleFormatError as error:
         return (), f"{index} is damaged or cut short ({error}); export the model again."
     names = dict(_object_graph_variable_names(proto))
-    return (
-        tuple(
-            VariableInfo(
-                name=names.get(key, key),
-                key=key,
-                dtype=dtype_name(entry.dtype),
-                shape=tuple(dim.size for dim in entry.shape.dim),
-                nbytes=entry.size,
-            )
-            for key, entry in entries
-            if key != OBJECT_GRAPH_KEY
-        ),
-        "",
-    )
+    return bundle_variables(entries, lambda key: names.get(key, key)), ""
 
 
 def _object_graph_variable_names(proto: Any) -> Iterator[tuple[str, str]]:

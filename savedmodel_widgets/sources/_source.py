@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import difflib
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,9 +174,10 @@ def flat_outputs(structure: Any) -> list[Any]:
     return [structure]
 
 
-def suggest_aliases(candidates: Sequence[Candidate]) -> dict[str, str]:
-    """``{alias: candidate name}`` with each candidate's suggested alias made unique."""
-    aliases = unique_aliases(c.alias or clean_alias(c.name) for c in candidates)
+def suggest_aliases(candidates: Sequence[Candidate], taken: Iterable[str] = ()) -> dict[str, str]:
+    """``{alias: candidate name}`` with each candidate's suggested alias made unique
+    (also against the aliases ``taken``)."""
+    aliases = unique_aliases((c.alias or clean_alias(c.name) for c in candidates), taken)
     return dict(zip(aliases, (c.name for c in candidates), strict=True))
 
 

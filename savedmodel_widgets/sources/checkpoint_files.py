@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConvertError
-from ..savedmodel._bundle import BundleFormatError, read_bundle
-from ..savedmodel.dtypes import dtype_name
+from ..savedmodel._bundle import (
+    OBJECT_GRAPH_KEY,
+    VARIABLE_VALUE_SUFFIX,
+    BundleFormatError,
+    bundle_variables,
+    read_bundle_file,
+)
 from ..savedmodel.info import VariableInfo
+from ..savedmodel.layout import KERAS_SUFFIXES, model_file
 
 __all__ = ["CheckpointFiles", "find_checkpoint", "list_checkpoint_variables"]
 
-OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
-VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 _DATA_FILE = re.compile(r"^(?P<prefix>.+)\.data-\d{5}-of-\d{5}$")
 _STEP = re.compile(r"-(\d+)$")
 _LATEST = re.compile(r'^model_checkpoint_path:\s*"(?P<path>.*)"\s*$', re.MULTILINE)
@@ -37,35 +41,24 @@ class CheckpointFiles:
     Attributes
     ----------
     prefix : pathlib.Path
-        The path TensorFlow restores from (``ckpt/model.ckpt-1000``).
-    index : pathlib.Path
-        The ``.index`` file.
-    data : tuple of pathlib.Path
-        The data shards, all present and long enough for the index's entries.
+        The path TensorFlow restores from (``ckpt/model.ckpt-1000``); its index
+        and every data shard are there, each long enough for the index's entries.
     meta : pathlib.Path or None
         The ``.meta`` graph written by ``tf.compat.v1.train.Saver``, if any.
     object_based : bool
         Whether it was written by ``tf.train.Checkpoint`` (TF2), which records
         an object graph instead of variable names.
     other_prefixes : tuple of str
-        The other checkpoints in the same directory (older steps), by base name.
+        The other checkpoints in the same directory, by base name.
     variables : tuple of VariableInfo
         The saved tensors (see :func:`list_checkpoint_variables`).
     """
 
     prefix: Path
-    index: Path
-    data: tuple[Path, ...]
     meta: Path | None
     object_based: bool
     other_prefixes: tuple[str, ...]
     variables: tuple[VariableInfo, ...]
-
-    @property
-    def step(self) -> int | None:
-        """The global step in the prefix (``model.ckpt-1000`` -> 1000), if it has one."""
-        match = _STEP.search(self.prefix.name)
-        return int(match.group(1)) if match else None
 
     def describe(self) -> str:
         """A short description: ``TF1 checkpoint model.ckpt-1000 (8 variables, graph ...)``."""
@@ -97,32 +90,26 @@ def find_checkpoint(path: str | os.PathLike[str]) -> CheckpointFiles:
     """
     path = Path(path).expanduser()
     meta: Path | None = None
+    directory = path if path.is_dir() else path.parent
+    prefixes = _prefixes(directory) if directory.is_dir() else []
     if path.is_dir():
-        directory, prefix = path, _latest_prefix(path)
+        prefix = _latest_prefix(directory, prefixes)
     elif path.suffix == ".meta" and path.is_file():
-        meta, directory = path, path.parent
-        prefix = path.with_suffix("").name
-        if not (directory / f"{prefix}.index").is_file():
-            prefix = _latest_prefix(directory, meta_only=path)
+        meta, prefix = path, path.with_suffix("").name
+        if prefix not in prefixes:
+            prefix = _latest_prefix(directory, prefixes, meta_only=path)
     else:
-        directory, prefix = path.parent, _prefix_of_file(path)
-    if not (directory / f"{prefix}.index").is_file():
+        prefix = _prefix_of_file(path)
+    if prefix not in prefixes:
         raise ConvertError(_no_checkpoint_message(directory, prefix))
-    prefix_path = directory / prefix
-    if meta is None:
-        meta = _meta_for(directory, prefix)
-    index = directory / f"{prefix}.index"
-    header, entries = _read_index(index)
-    data = _check_data_files(prefix_path, header.num_shards, entries)
-    others = tuple(p for p in _prefixes(directory) if p != prefix)
+    header, entries = _read_index(directory / f"{prefix}.index")
+    _check_data_files(directory / prefix, header.num_shards, entries)
     return CheckpointFiles(
-        prefix=prefix_path,
-        index=index,
-        data=data,
-        meta=meta,
+        prefix=directory / prefix,
+        meta=meta or _meta_for(directory, prefix),
         object_based=any(key == OBJECT_GRAPH_KEY for key, _ in entries),
-        other_prefixes=others,
-        variables=_variables(entries),
+        other_prefixes=tuple(p for p in prefixes if p != prefix),
+        variables=bundle_variables(entries, lambda key: key.removesuffix(VARIABLE_VALUE_SUFFIX)),
     )
 
 
@@ -153,10 +140,9 @@ def _prefixes(directory: Path) -> list[str]:
     return sorted(name[: -len(".index")] for name in names if name.endswith(".index"))
 
 
-def _latest_prefix(directory: Path, meta_only: Path | None = None) -> str:
-    """The newest checkpoint in ``directory``: the one the ``checkpoint`` file names
+def _latest_prefix(directory: Path, prefixes: list[str], meta_only: Path | None = None) -> str:
+    """The newest of ``prefixes`` in ``directory``: the one the ``checkpoint`` file names
     (by base name), else the highest step, else the newest index."""
-    prefixes = _prefixes(directory)
     if not prefixes:
         raise ConvertError(_no_checkpoint_message(directory, None, meta_only))
     named = _named_in_checkpoint_file(directory)
@@ -204,21 +190,18 @@ def _meta_for(directory: Path, prefix: str) -> Path | None:
 
 
 def _read_index(index: Path) -> tuple[object, list[tuple[str, object]]]:
-    from google.protobuf import message
-
     try:
-        return read_bundle(index.read_bytes())
+        return read_bundle_file(index)
     except OSError as error:
         raise ConvertError(f"Cannot read {index}: {error.strerror}.") from error
-    except (BundleFormatError, message.DecodeError, UnicodeDecodeError) as error:
+    except BundleFormatError as error:
         raise ConvertError(
             f"{index} is damaged or cut short ({error}); copy the checkpoint again, or use "
             "an older checkpoint of the same directory."
         ) from error
 
 
-def _check_data_files(prefix: Path, shards: int, entries: list[tuple[str, object]]
-                      ) -> tuple[Path, ...]:
+def _check_data_files(prefix: Path, shards: int, entries: list[tuple[str, object]]) -> None:
     """Every data shard the index names, each long enough for the entries it holds."""
     files = tuple(prefix.with_name(f"{prefix.name}.data-{i:05d}-of-{shards:05d}")
                   for i in range(shards))
@@ -241,21 +224,6 @@ def _check_data_files(prefix: Path, shards: int, entries: list[tuple[str, object
                 f"{file.name} is cut short: it has {file.stat().st_size} bytes and the index "
                 f"needs {size}. Copy the checkpoint again."
             )
-    return files
-
-
-def _variables(entries: list[tuple[str, object]]) -> tuple[VariableInfo, ...]:
-    return tuple(
-        VariableInfo(
-            name=key.removesuffix(VALUE_SUFFIX),
-            key=key,
-            dtype=dtype_name(entry.dtype),  # type: ignore[attr-defined]
-            shape=tuple(dim.size for dim in entry.shape.dim),  # type: ignore[attr-defined]
-            nbytes=entry.size,  # type: ignore[attr-defined]
-        )
-        for key, entry in entries
-        if key != OBJECT_GRAPH_KEY
-    )
 
 
 def _no_checkpoint_message(directory: Path, prefix: str | None,
@@ -282,10 +250,10 @@ def _no_checkpoint_message(directory: Path, prefix: str | None,
             f"There is no checkpoint {prefix!r} in {directory} (no {prefix}.index).{hint} "
             f"Checkpoints there: {', '.join(prefixes)}."
         )
-    if (directory / "saved_model.pb").is_file() or (directory / "saved_model.pbtxt").is_file():
+    if model_file(str(directory)):
         return f"{directory} is already a SavedModel; inspect it with inspect({str(directory)!r})."
     keras_files = sorted(p.name for p in directory.iterdir()
-                         if p.suffix in (".h5", ".hdf5", ".keras"))
+                         if p.suffix in KERAS_SUFFIXES)
     if keras_files:
         return (
             f"{directory} holds no checkpoint, but Keras model files: "

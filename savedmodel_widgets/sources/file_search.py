@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConvertError
+from ..savedmodel.layout import KERAS_SUFFIXES, model_file
 from .checkpoint_files import find_checkpoint
 from .keras_files import read_keras_file
 
 __all__ = ["FoundModelFile", "find_model_files"]
 
-KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 MAX_FOLDERS = 2000
 """Folders looked into at most, so a search from a home directory stays quick."""
 SKIPPED_FOLDERS = {"__pycache__", "node_modules", "site-packages", ".git", ".ipynb_checkpoints"}
@@ -79,11 +79,9 @@ def find_model_files(root: str | os.PathLike[str] = ".", *, max_depth: int = 4,
             entries = sorted(folder.iterdir())
         except OSError:
             continue
-        names = {entry.name for entry in entries}
-        if any(name.endswith(".index") for name in names):
+        if any(entry.suffix == ".index" for entry in entries):
             found.append(_checkpoint_entry(folder))
-        metas = [e for e in entries if e.suffix == ".meta" and e.is_file()]
-        if metas and not any(name.endswith(".index") for name in names):
+        elif metas := [e for e in entries if e.suffix == ".meta" and e.is_file()]:
             found += [FoundModelFile(meta, "incomplete", "a .meta graph without checkpoint values",
                                      meta.stat().st_size) for meta in metas]
         found += [_keras_entry(entry) for entry in entries
@@ -101,7 +99,7 @@ def _folders(base: Path, max_depth: int) -> list[Path]:
     queue = [(base, 0)]
     while queue:
         folder, depth = queue.pop(0)
-        if _is_saved_model(folder):
+        if model_file(str(folder)):
             continue
         folders.append(folder)
         if len(folders) >= MAX_FOLDERS:
@@ -117,10 +115,6 @@ def _folders(base: Path, max_depth: int) -> list[Path]:
     return folders
 
 
-def _is_saved_model(folder: Path) -> bool:
-    return (folder / "saved_model.pb").is_file() or (folder / "saved_model.pbtxt").is_file()
-
-
 def _keras_entry(path: Path) -> FoundModelFile:
     size = path.stat().st_size
     try:
@@ -128,11 +122,10 @@ def _keras_entry(path: Path) -> FoundModelFile:
     except ConvertError as error:
         return FoundModelFile(path, "damaged", str(error).split(". ")[0], size)
     if info.weights_only:
-        return FoundModelFile(path, "keras-weights",
+        return FoundModelFile(path, info.kind,
                               "Keras weights only: needs the model's code", size)
     lambdas = ", Python code in the file: needs trust" if info.code_layers else ""
-    kind = "keras" if info.format == "keras" else "keras-h5"
-    return FoundModelFile(path, kind, f"Keras model by {info.written_by}{lambdas}", size)
+    return FoundModelFile(path, info.kind, f"Keras model by {info.written_by}{lambdas}", size)
 
 
 def _checkpoint_entry(folder: Path) -> FoundModelFile:

@@ -67,6 +67,13 @@ class KerasFile:
         return self.config is None
 
     @property
+    def kind(self) -> Literal["keras-h5", "keras", "keras-weights"]:
+        """What the file is, in the words of :class:`~savedmodel_widgets.ModelFile`."""
+        if self.weights_only:
+            return "keras-weights"
+        return "keras" if self.format == "keras" else "keras-h5"
+
+    @property
     def written_by(self) -> str:
         """``Keras 2.15.0``, ``Keras 3.5.0`` or ``an unknown Keras version``."""
         return f"Keras {self.keras_version}" if self.keras_version else "an unknown Keras version"
