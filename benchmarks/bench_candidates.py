@@ -40,11 +40,16 @@ def median_seconds(function, repeat: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def graph_arguments(description: str) -> argparse.Namespace:
+    """``--ops`` (graph size) and ``--repeat`` (runs per median) from the command line."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--ops", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = graph_arguments(__doc__.splitlines()[0])
 
     import tensorflow as tf
 

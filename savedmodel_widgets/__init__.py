@@ -28,12 +28,14 @@ from .exporter import ExportResult, ExportSpec, SignatureSpec, export
 from .savedmodel import (
     CheckResult,
     FileEntry,
+    FoundSavedModel,
     MetaGraph,
     SavedModelInfo,
     Signature,
     TensorInfo,
     VariableInfo,
     check,
+    find_saved_models,
     read_saved_model,
 )
 from .sources import Candidate, ModelEntry, find_models, list_candidates, suggest_signature
@@ -43,11 +45,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Candidate",
+    "ConvertWidget",
     "CheckResult",
     "ExportResult",
     "ExportSpec",
+    "ExportWidget",
     "FileEntry",
     "FoundModelFile",
+    "FoundSavedModel",
+    "InspectWidget",
     "MetaGraph",
     "ModelEntry",
     "ModelFile",
@@ -61,10 +67,13 @@ __all__ = [
     "convert",
     "errors",
     "export",
+    "export_widget",
     "find_model_files",
     "find_models",
+    "find_saved_models",
     "inspect",
     "list_candidates",
+    "load_ipython_extension",
     "list_checkpoint_variables",
     "load_model_file",
     "read_saved_model",
@@ -94,3 +103,27 @@ def inspect(path: str | os.PathLike[str], version: int | None = None) -> SavedMo
         The same as :func:`read_saved_model` returns.
     """
     return read_saved_model(path, version)
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """Register the ``%savedmodel`` magic: run ``%load_ext savedmodel_widgets`` in a notebook.
+
+    Then ``%savedmodel export [VAR]``, ``%savedmodel inspect [DIR]`` and
+    ``%savedmodel convert [FILE]`` show the widgets; ``%savedmodel --help``
+    lists the options.
+    """
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def __getattr__(name: str) -> object:
+    """The widgets, imported on first use so that ``import savedmodel_widgets`` stays light."""
+    if name in _WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'savedmodel_widgets' has no attribute {name!r}")
+
+
+_WIDGETS = ("ConvertWidget", "ExportWidget", "InspectWidget", "export_widget")

@@ -43,6 +43,7 @@ from ._verify_inputs import (
 )
 from .errors import SavedModelError, VerifyError
 from .savedmodel.info import SavedModelInfo, Signature, TensorInfo, format_shape
+from .savedmodel.text import count_text
 
 if TYPE_CHECKING:
     import numpy
@@ -239,7 +240,7 @@ class VerifyReport:
                 how = "outputs not compared with a source"
             version = f" in TensorFlow {self.tensorflow_version}" * bool(self.tensorflow_version)
             return _one_line(
-                f"Verify {self.path}: OK: {_count(len(ran), 'signature')} reloaded and run"
+                f"Verify {self.path}: OK: {count_text(len(ran), 'signature')} reloaded and run"
                 f"{version}, {how}{tail}"
             )
         problems = [_signature_problem(s) for s in ran if not s.ok]
@@ -283,10 +284,6 @@ class VerifyReport:
 
     def _repr_html_(self) -> str:
         return render_report_html(self)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' * (number != 1)}"
 
 
 def _one_line(text: str) -> str:

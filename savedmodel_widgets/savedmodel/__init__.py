@@ -9,16 +9,19 @@ from .info import (
     TensorInfo,
     VariableInfo,
 )
+from .layout import FoundSavedModel, find_saved_models
 from .reader import read_saved_model
 
 __all__ = [
     "CheckResult",
     "FileEntry",
+    "FoundSavedModel",
     "MetaGraph",
     "SavedModelInfo",
     "Signature",
     "TensorInfo",
     "VariableInfo",
     "check",
+    "find_saved_models",
     "read_saved_model",
 ]

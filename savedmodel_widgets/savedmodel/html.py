@@ -21,6 +21,7 @@ from .text import (
 
 LEVEL_COLORS = {"error": "#b00020", "warning": "#b26a00", "info": "#1a5fb4"}
 MAX_OPS_SHOWN = 40
+SIGNATURE_COLUMNS = ("signature", "method", "direction", "alias", "tensor", "dtype", "shape")
 
 _TABLE_STYLE = "border-collapse:collapse;font-size:0.9em;margin:0.3em 0"
 _CELL_STYLE = "border:1px solid #ccc;padding:2px 6px;text-align:left"
@@ -131,13 +132,9 @@ def render_variables(info: SavedModelInfo) -> str:
     return details(summary, html_table(VARIABLE_COLUMNS, variable_rows(info)))
 
 
-def render_html(info: SavedModelInfo) -> str:
-    """The whole SavedModel: tree, meta graphs, signature table, checks, variables."""
-    where = describe_version(info)
-    header = (
-        f"<div><b>SavedModel</b> <code>{escape(info.path)}</code> · {escape(where)} · "
-        f"saved_model.{info.format} · {format_bytes(info.total_bytes)}</div>"
-    )
+def render_signature_table(info: SavedModelInfo) -> str:
+    """Every signature's inputs and outputs as one table (signature, method, direction,
+    alias, tensor, dtype, shape)."""
     rows = [
         (
             r["signature"],
@@ -150,21 +147,46 @@ def render_html(info: SavedModelInfo) -> str:
         )
         for r in info.signature_rows()
     ]
-    table = details(
-        "signature table",
-        html_table(
-            ("signature", "method", "direction", "alias", "tensor", "dtype", "shape"),
-            rows,
-        ),
-        True,
+    if not rows:
+        return "<p>No signatures: a server has nothing to call.</p>"
+    return html_table(SIGNATURE_COLUMNS, rows)
+
+
+def render_all_checks(info: SavedModelInfo) -> str:
+    """The serving checks for every serving system, one collapsible section each."""
+    return "".join(render_checks(check(info, target), target) for target in TARGETS)
+
+
+def render_op_summary(info: SavedModelInfo) -> str:
+    """The op types of each meta graph with their counts, most frequent first."""
+    parts = []
+    for meta_graph in info.meta_graphs:
+        tags = ", ".join(meta_graph.tags) or "<no tags>"
+        parts.append(
+            f"<div>meta graph <b>{escape(tags)}</b>: {meta_graph.op_count} ops, "
+            f"{len(meta_graph.op_counts)} types</div>"
+            + html_table(("op", "count"), meta_graph.op_counts[:MAX_OPS_SHOWN])
+        )
+    return "".join(parts) or "<p>No meta graphs.</p>"
+
+
+def render_header(info: SavedModelInfo) -> str:
+    """One line: path, version, format and size."""
+    where = describe_version(info)
+    return (
+        f"<div><b>SavedModel</b> <code>{escape(info.path)}</code> · {escape(where)} · "
+        f"saved_model.{info.format} · {format_bytes(info.total_bytes)}</div>"
     )
-    checks = "".join(render_checks(check(info, target), target) for target in TARGETS)
+
+
+def render_html(info: SavedModelInfo) -> str:
+    """The whole SavedModel: tree, meta graphs, signature table, checks, variables."""
     parts = [
-        header,
+        render_header(info),
         render_file_tree(info),
         *(render_meta_graph(mg) for mg in info.meta_graphs),
-        table,
-        details("serving checks", checks, True),
+        details("signature table", render_signature_table(info), True),
+        details("serving checks", render_all_checks(info), True),
         render_variables(info),
     ]
     return f'<div class="savedmodel-widgets-info">{"".join(parts)}</div>'

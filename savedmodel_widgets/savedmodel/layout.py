@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import NotASavedModelError, SavedModelError
 from .info import FileEntry
@@ -13,6 +15,13 @@ PBTXT_FILE = "saved_model.pbtxt"
 CHUNKED_FILE = "saved_model.cpb"
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 """File name endings of Keras model files."""
+SKIPPED_FOLDERS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", ".git", ".ipynb_checkpoints"}
+)
+"""Folders the searches for models never look into (nor any whose name starts with a dot)."""
+MAX_FOLDERS = 2000
+"""Folders a search for models looks into at most, so a search from a home directory
+stays quick."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,86 @@ class Location:
     other_versions: tuple[int, ...]
     model_file: str
     versions_without_model: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FoundSavedModel:
+    """A SavedModel found by :func:`find_saved_models`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The SavedModel directory, or the parent of its numeric version directories.
+    versions : tuple of int
+        The version directories that hold a SavedModel, sorted; empty for a
+        SavedModel directory that is not a versioned parent.
+    """
+
+    path: Path
+    versions: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``export/digits  (versions 1, 2)`` for a dropdown; the path alone without versions."""
+        if not self.versions:
+            return str(self.path)
+        word = "version" if len(self.versions) == 1 else "versions"
+        return f"{self.path}  ({word} {', '.join(str(v) for v in self.versions)})"
+
+
+def find_saved_models(root: str | os.PathLike[str] = ".", *, max_depth: int = 4,
+                      limit: int = 200) -> list[FoundSavedModel]:
+    """SavedModel directories and versioned parents under ``root``, sorted by path.
+
+    A directory that holds ``saved_model.pb`` (or ``.pbtxt``) is a SavedModel; a
+    directory whose numeric sub-directories hold one is listed once, as a
+    versioned parent, with its versions. The search does not look inside
+    either, nor into hidden folders and folders such as ``__pycache__`` or
+    ``site-packages``.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder to search, by default the working directory.
+    max_depth : int
+        How many folder levels below ``root`` to look into: with 1, ``root`` and
+        its sub-directories are looked into (so a versioned parent one level
+        down is found with its versions).
+    limit : int
+        At most this many results (the nearest ones).
+
+    Returns
+    -------
+    list of FoundSavedModel
+        Paths start with ``root`` as given, so they are relative when ``root`` is.
+    """
+    found: list[FoundSavedModel] = []
+    queue = deque([(Path(root).expanduser(), 0)])
+    looked_into = 0
+    while queue and len(found) < limit and looked_into < MAX_FOLDERS:
+        folder, depth = queue.popleft()
+        looked_into += 1
+        if model_file(str(folder)):
+            found.append(FoundSavedModel(folder))
+            continue
+        versions, _ = scan_versions(str(folder))
+        if versions:
+            found.append(FoundSavedModel(folder, tuple(sorted(versions))))
+            continue
+        if depth < max_depth:
+            queue.extend((child, depth + 1) for child in subfolders(folder))
+    return sorted(found, key=lambda item: item.path.parts)
+
+
+def subfolders(folder: Path) -> list[Path]:
+    """The sub-directories a search for models looks into, sorted by name: not hidden,
+    not one of :data:`SKIPPED_FOLDERS`."""
+    try:
+        children = sorted(child for child in folder.iterdir() if child.is_dir())
+    except OSError:
+        return []
+    return [child for child in children
+            if not child.name.startswith(".") and child.name not in SKIPPED_FOLDERS]
 
 
 def model_file(directory: str) -> str | None:
@@ -136,15 +225,17 @@ def _directory_hint(path: str, names: list[str]) -> str:
         )
     if any(name.endswith(KERAS_SUFFIXES) for name in lowered):
         return (
-            "These are Keras model files, not a SavedModel: load one with Keras and export it "
-            "as a SavedModel, then inspect the export."
+            "These are Keras model files, not a SavedModel: convert one with "
+            "savedmodel_widgets.convert(file, directory) (or the ConvertWidget, or "
+            "python -m savedmodel_widgets convert), then inspect the export."
         )
     if "checkpoint" in lowered or any(
         name.endswith((".index", ".meta")) or ".data-" in name for name in lowered
     ):
         return (
             "These look like TensorFlow checkpoint files (tf.train.Saver or tf.train.Checkpoint): "
-            "restore them into a model and export it as a SavedModel."
+            "convert them with savedmodel_widgets.convert(folder, directory) (or the "
+            "ConvertWidget), then inspect the export."
         )
     if "variables" in lowered or "assets" in lowered:
         return (
@@ -161,9 +252,11 @@ def _directory_hint(path: str, names: list[str]) -> str:
 
 def _file_hint(path: str) -> str:
     if path.lower().endswith(KERAS_SUFFIXES):
-        return "It is a Keras model file: load it with Keras and export it as a SavedModel."
+        return ("It is a Keras model file: convert it with savedmodel_widgets.convert(file, "
+                "directory) or the ConvertWidget.")
     if path.endswith((".index", ".meta")) or ".data-" in os.path.basename(path):
-        return "It is part of a TensorFlow checkpoint: restore it and export a SavedModel."
+        return ("It is part of a TensorFlow checkpoint: convert it with "
+                "savedmodel_widgets.convert(file, directory) or the ConvertWidget.")
     return "Pass the directory that holds saved_model.pb."
 
 

@@ -17,6 +17,11 @@ def format_bytes(size: int) -> str:
     return f"{size} B" if exponent == 0 else f"{value:.1f} {_UNITS[exponent]}"
 
 
+def count_text(number: int, noun: str) -> str:
+    """``1 signature``, ``2 signatures``, ``12,001 tensors``."""
+    return f"{number:,} {noun}{'s' * (number != 1)}"
+
+
 def children_by_parent(files: Sequence[FileEntry]) -> dict[str, list[FileEntry]]:
     """Group tree entries under their parent path (``""`` for the top level), in order."""
     groups: dict[str, list[FileEntry]] = {}

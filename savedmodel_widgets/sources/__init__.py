@@ -138,7 +138,7 @@ def find_models(namespace: Mapping[str, Any]) -> list[ModelEntry]:
             source = open_source(obj)
         except SourceError:
             continue
-        entries.append(ModelEntry(name, source.kind, source.describe(), obj))
+        entries.append(ModelEntry(name, source.kind, source.describe(), obj, source))
     return entries
 
 

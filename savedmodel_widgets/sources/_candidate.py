@@ -101,12 +101,16 @@ class ModelEntry:
         A short description, e.g. ``Keras 3 functional, 3 inputs``.
     obj : object
         The object itself.
+    source : Source or None
+        The object opened for the export backend, when it was opened to be listed
+        (its candidates are then listed once).
     """
 
     name: str
     kind: Kind
     description: str
     obj: Any = field(repr=False, compare=False)
+    source: Any = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:

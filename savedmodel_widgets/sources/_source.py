@@ -31,6 +31,9 @@ class Source(abc.ABC):
     kind: Kind
     supports_methods: tuple[str, ...] = ("predict",)
     supports_tags: bool = False
+    feeds_any_tensor: bool = False
+    """Whether any candidate can be a signature input (a TF1 graph can feed any tensor),
+    not only the model's inputs."""
 
     def __init__(self, obj: Any) -> None:
         self.obj = obj

@@ -7,19 +7,17 @@ first bytes, HDF5 files by their attributes, checkpoints by their index.
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConvertError
-from ..savedmodel.layout import KERAS_SUFFIXES, model_file
+from ..savedmodel.layout import KERAS_SUFFIXES, MAX_FOLDERS, model_file, subfolders
 from .checkpoint_files import find_checkpoint
 from .keras_files import read_keras_file
 
 __all__ = ["FoundModelFile", "find_model_files"]
 
-MAX_FOLDERS = 2000
-"""Folders looked into at most, so a search from a home directory stays quick."""
-SKIPPED_FOLDERS = {"__pycache__", "node_modules", "site-packages", ".git", ".ipynb_checkpoints"}
 
 
 @dataclass(frozen=True)
@@ -96,22 +94,14 @@ def _folders(base: Path, max_depth: int) -> list[Path]:
     """Folders under ``base`` to look into, breadth first; SavedModels (and so their
     ``variables/``) are left out."""
     folders: list[Path] = []
-    queue = [(base, 0)]
-    while queue:
-        folder, depth = queue.pop(0)
+    queue = deque([(base, 0)])
+    while queue and len(folders) < MAX_FOLDERS:
+        folder, depth = queue.popleft()
         if model_file(str(folder)):
             continue
         folders.append(folder)
-        if len(folders) >= MAX_FOLDERS:
-            break
-        if depth >= max_depth:
-            continue
-        try:
-            children = sorted(p for p in folder.iterdir() if p.is_dir())
-        except OSError:
-            continue
-        queue += [(child, depth + 1) for child in children
-                  if not child.name.startswith(".") and child.name not in SKIPPED_FOLDERS]
+        if depth < max_depth:
+            queue.extend((child, depth + 1) for child in subfolders(folder))
     return folders
 
 

@@ -128,6 +128,7 @@ class GraphSource(Source):
 
     supports_methods = tuple(METHOD_NAMES)
     supports_tags = True
+    feeds_any_tensor = True
 
     def __init__(self, obj: Any, kind: str) -> None:
         super().__init__(obj)
@@ -147,7 +148,7 @@ class GraphSource(Source):
                     "Export the tf.compat.v1.Session that trained or restored them instead."
                 )
         self._listing: tuple[int, list[Candidate]] | None = None
-        self._op_inputs: dict[str, list[str]] | None = None
+        self._op_inputs: dict[str, tuple[str, list[str]]] | None = None
 
     def describe(self) -> str:
         ops = len(self.graph.get_operations())
@@ -165,14 +166,16 @@ class GraphSource(Source):
         with _gc_paused():
             candidates = self._list_uncached()
         self._listing = (version, candidates)
-        self._op_inputs = None
         self.__dict__.pop("_by_role", None)
         return candidates
 
     def _list_uncached(self) -> list[Candidate]:
         consumed: set[str] = set()  # input strings as written: "op", "op:1", "^op"
+        op_inputs: dict[str, tuple[str, list[str]]] = {}
         for node in self.graph.as_graph_def().node:
             consumed.update(node.input)
+            op_inputs[node.name] = (node.op, node.input)
+        self._op_inputs = op_inputs
         placeholders, unconsumed, others = [], [], []
         for op in self.graph.get_operations():
             op_type, op_name = op.type, op.name
@@ -204,15 +207,11 @@ class GraphSource(Source):
                 )
         return placeholders + unconsumed + others
 
-    def _inputs_of_ops(self) -> dict[str, list[str]]:
-        """Each op's input op names (data and control), cached with the listing."""
+    def _inputs_of_ops(self) -> dict[str, tuple[str, list[str]]]:
+        """Each op's type and inputs as the graph writes them (``op``, ``op:1``, ``^op``),
+        read with the listing."""
         self._list()
-        if self._op_inputs is None:
-            self._op_inputs = {
-                node.name: [i.lstrip("^").split(":", 1)[0] for i in node.input]
-                for node in self.graph.as_graph_def().node
-            }
-        return self._op_inputs
+        return self._op_inputs or {}
 
     def candidates(self) -> list[Candidate]:
         return self._list()
@@ -229,10 +228,10 @@ class GraphSource(Source):
             if op_name in seen or op_name in fed_ops:
                 continue
             seen.add(op_name)
-            op = self.graph.get_operation_by_name(op_name)
-            if op.type in ("Placeholder", "PlaceholderV2"):
+            op_type, inputs = op_inputs.get(op_name, ("", ()))
+            if op_type in ("Placeholder", "PlaceholderV2"):
                 needed.append(f"{op_name}:0")
-            stack.extend(op_inputs.get(op_name, ()))
+            stack.extend(name.lstrip("^").split(":", 1)[0] for name in inputs)
         return needed
 
     def suggest(self) -> tuple[dict[str, str], dict[str, str]]:

@@ -1,0 +1,243 @@
+"""The part the export and convert widgets share: signatures, target, Export, results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from ..errors import SavedModelWidgetsError
+from ..exporter import ExportResult, ExportSpec, export, target_path
+from ..sources import Source, open_source
+from ..verifier import VerifyReport
+from ._status import error_html, error_text, note_html, ok_html
+from .result_view import ResultView
+from .signature_editor import SignatureList
+from .target_options import TargetOptions
+
+ExportCallback = Callable[[ExportResult], None]
+
+
+class ExportPanel(widgets.VBox):
+    """Signatures, target options, the Export button and the result tabs.
+
+    Subclasses put their model chooser above it (``top``) and call
+    :meth:`set_source` when a model is chosen.
+
+    Parameters
+    ----------
+    top : sequence of Widget
+        Widgets shown above the signature editor.
+    """
+
+    spec = traitlets.Instance(ExportSpec, allow_none=True,
+                              help="The export as currently chosen; None without a model.")
+    result = traitlets.Instance(ExportResult, allow_none=True,
+                                help="What the last successful export wrote.")
+    report = traitlets.Instance(VerifyReport, allow_none=True,
+                                help="The verification report of the last export.")
+    error = traitlets.Unicode(help="The last error message shown; empty when none.")
+    running = traitlets.Bool(False, help="True while an export or verification runs.")
+
+    def __init__(self, top: Sequence[widgets.Widget], **kwargs: Any) -> None:
+        self._source: Any = None
+        self._source_name = "model"
+        self._load_code = ""
+        self._callbacks: list[ExportCallback] = []
+        self.signatures_box = widgets.VBox()
+        self.signature_list: SignatureList | None = None
+        self.target = TargetOptions()
+        self.target_note = widgets.HTML()
+        self.export_button = widgets.Button(description="Export", icon="download",
+                                            button_style="primary", disabled=True)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1,
+                                            layout=widgets.Layout(width="12em", display="none"))
+        self.status = widgets.HTML()
+        self.results = ResultView(["files", "signatures", "checks", "verification", "code"])
+        self.editor = widgets.VBox(
+            [self.signatures_box, self.target, self.target_note,
+             widgets.HBox([self.export_button, self.progress]), self.status],
+            layout=widgets.Layout(display="none"),
+        )
+        super().__init__([*top, self.editor, self.results], **kwargs)
+        self._wire_panel()
+
+    def _wire_panel(self) -> None:
+        for control in self.target.controls:
+            control.observe(lambda change: self._update_spec(), "value")
+        self.export_button.on_click(lambda button: self.run_export())
+
+    # Public ----------------------------------------------------------------------
+
+    def on_export(self, callback: ExportCallback, remove: bool = False) -> None:
+        """Call ``callback(result)`` after each successful export (and its verification).
+
+        Parameters
+        ----------
+        callback : callable
+            Takes the :class:`~savedmodel_widgets.ExportResult`.
+        remove : bool
+            Unregister the callback instead.
+        """
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+
+    def run_export(self) -> ExportResult | None:
+        """What the Export button does: export, show the result, verify if chosen.
+
+        Returns
+        -------
+        ExportResult or None
+            None when the export failed; the message is in :attr:`error` and shown in red.
+        """
+        spec = self._build_spec()
+        if spec is None or self.running:
+            return None
+        steps = 5 + len(spec.signatures) + int(self.target.verify.value)
+        self._start(steps)
+        try:
+            try:
+                result = export(spec, progress=self._step)
+            except Exception as error:  # every failure is shown in place
+                self._fail(error)
+                return None
+            self.result = result
+            self.results.show_info(result.info)
+            self.results.show_code(_code_of(spec))
+            self.results.set("verification",
+                             note_html("Not verified: Verify after export is off."))
+            self.results.select("signatures")
+            message = f"Exported to {result.path} in {result.seconds:.1f} s."
+            self.status.value = ok_html(message)
+            if self.target.verify.value:
+                self._verify(result, message)
+            for callback in list(self._callbacks):
+                callback(result)
+            return result
+        finally:
+            self._finish()
+
+    # Building the spec -------------------------------------------------------------
+
+    def set_source(self, obj: Any, *, source_name: str, directory: str,
+                   load_code: str = "", source: Source | None = None) -> None:
+        """Show the editor for a model: suggested signature, default directory.
+
+        Parameters
+        ----------
+        obj : object
+            The live model (anything :func:`~savedmodel_widgets.export` takes), or
+            None to hide the editor.
+        source_name : str
+            Its variable name, for the generated code.
+        directory : str
+            The default target directory.
+        load_code : str
+            Code that loads the model from a file, for the generated code.
+        source : Source, optional
+            ``obj`` already opened (so its candidates are not listed again).
+        """
+
+        self._source, self._source_name, self._load_code = obj, source_name, load_code
+        self.error = ""
+        self.status.value = ""
+        self.results.clear()
+        if obj is None:
+            self.signature_list = None
+            self.signatures_box.children = []
+            self.editor.layout.display = "none"
+            self.export_button.disabled = True
+            self.spec = None
+            return
+        source = source if source is not None else open_source(obj)
+        self.signature_list = SignatureList(source)
+        self.signature_list.observe(lambda change: self._update_spec(), "signatures")
+        self.signatures_box.children = [self.signature_list]
+        self.target.allow_tags(source.supports_tags)
+        self.target.directory.value = directory
+        self.editor.layout.display = ""
+        self._update_spec()
+
+    def _build_spec(self) -> ExportSpec | None:
+        if self._source is None or self.signature_list is None:
+            return None
+        return ExportSpec(
+            self._source,
+            self.signature_list.signatures,
+            self.target.directory.value.strip(),
+            self.target.version,
+            tags=self.target.tag_tuple,
+            overwrite=self.target.overwrite.value,
+            source_name=self._source_name,
+            load_code=self._load_code,
+        )
+
+    def _update_spec(self) -> None:
+        spec = self._build_spec()
+        self.spec = spec
+        self.export_button.disabled = spec is None or self.running
+        if spec is None or not str(spec.directory):
+            self.target_note.value = note_html("Choose a directory to write to.")
+            return
+        target = target_path(spec)
+        exists = target.is_dir() and any(target.iterdir())
+        if exists and not spec.overwrite:
+            text = f"Writes {target}, which already holds files: tick Overwrite or change it."
+        elif exists:
+            text = f"Replaces {target}."
+        else:
+            text = f"Writes {target}."
+        self.target_note.value = f"<small>{note_html(text)}</small>"
+
+    # Running -----------------------------------------------------------------------
+
+    def _start(self, steps: int) -> None:
+        self.running = True
+        self.error = ""
+        self.export_button.disabled = True
+        self.export_button.description = "Exporting..."
+        self.progress.max, self.progress.value = steps, 0
+        self.progress.layout.display = ""
+        self.results.clear()
+
+    def _step(self, message: str) -> None:
+        self.progress.value = min(self.progress.value + 1, self.progress.max)
+        self.status.value = note_html(message)
+
+    def _finish(self) -> None:
+        self.running = False
+        self.export_button.description = "Export"
+        self.progress.value = self.progress.max
+        self.progress.layout.display = "none"
+        self._update_spec()
+
+    def _fail(self, error: BaseException) -> None:
+        text = error_text(error)
+        if not isinstance(error, SavedModelWidgetsError):
+            text = f"{type(error).__name__}: {text}"
+        self.error = text
+        self.status.value = error_html(text)
+
+    def _verify(self, result: ExportResult, exported: str) -> None:
+        self._step("Verifying: reloading the export in a fresh Python process")
+        self.results.set("verification", note_html("Verifying in a fresh Python process..."))
+        try:
+            report = result.verify()
+        except Exception as error:  # a report that cannot be made is shown, the export stays
+            self._fail(error)
+            return
+        self.report = report
+        self.results.show_report(report)
+        summary = f"{exported} {report.summary()}"
+        self.status.value = ok_html(summary) if report.ok else error_html(summary)
+
+
+def _code_of(spec: ExportSpec) -> str:
+    try:
+        return spec.to_code()
+    except Exception as error:  # the export itself worked; say why there is no code
+        return f"# The equivalent code could not be written: {type(error).__name__}: {error}"
