@@ -15,8 +15,6 @@ from ..sources import Candidate, is_valid_alias, unique_aliases
 MAX_SHOWN = 100
 """Candidates listed at most; typing in the filter box narrows the rest."""
 
-Pairs = tuple[tuple[str, str], ...]
-
 
 class TensorPicker(widgets.VBox):
     """Pick the input (or output) tensors of a signature and give each an alias.
