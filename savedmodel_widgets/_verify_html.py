@@ -5,12 +5,13 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from .savedmodel.html import LEVEL_COLORS, OK_COLOR
 from .savedmodel.info import format_shape
 
 if TYPE_CHECKING:
     from .verifier import VerifyReport
 
-_PASS, _FAIL, _MUTED = "#26a269", "#b00020", "#666"
+_PASS, _FAIL, _MUTED = OK_COLOR, LEVEL_COLORS["error"], "#666"
 _TABLE_STYLE = "border-collapse:collapse;font-size:0.9em;margin:0.3em 0"
 _CELL_STYLE = "border:1px solid #ccc;padding:2px 6px;text-align:left"
 

@@ -310,10 +310,16 @@ def _next_version(directory: Path) -> int:
     return max(numbers, default=0) + 1
 
 
+def holds_files(target: Path) -> bool:
+    """Whether ``target`` is a directory with something in it (an export refuses it
+    without ``overwrite``)."""
+    return target.is_dir() and any(target.iterdir())
+
+
 def _refuse_existing(target: Path, spec: ExportSpec) -> None:
     if target.is_file():
         raise TargetExistsError(f"The target {target} is a file; choose a directory path.")
-    if spec.overwrite or not target.is_dir() or not any(target.iterdir()):
+    if spec.overwrite or not holds_files(target):
         return
     contents = ", ".join(sorted(p.name for p in target.iterdir())[:5])
     raise TargetExistsError(

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from .checks import TARGETS, CheckResult, check, is_ready, verdict
-from .info import MetaGraph, SavedModelInfo, Signature, format_shape
+from .info import SIGNATURE_COLUMNS, MetaGraph, SavedModelInfo, Signature, format_shape
 from .text import (
     VARIABLE_COLUMNS,
     children_by_parent,
@@ -20,8 +20,9 @@ from .text import (
 )
 
 LEVEL_COLORS = {"error": "#b00020", "warning": "#b26a00", "info": "#1a5fb4"}
+OK_COLOR = "#26a269"
+"""Green, for what passed or is ready."""
 MAX_OPS_SHOWN = 40
-SIGNATURE_COLUMNS = ("signature", "method", "direction", "alias", "tensor", "dtype", "shape")
 
 _TABLE_STYLE = "border-collapse:collapse;font-size:0.9em;margin:0.3em 0"
 _CELL_STYLE = "border:1px solid #ccc;padding:2px 6px;text-align:left"
@@ -109,7 +110,7 @@ def render_meta_graph(meta_graph: MetaGraph) -> str:
 
 def render_checks(results: Sequence[CheckResult], target: str) -> str:
     """The findings for one serving system, or a line that says it is ready."""
-    color = "#26a269" if is_ready(results) else LEVEL_COLORS["error"]
+    color = OK_COLOR if is_ready(results) else LEVEL_COLORS["error"]
     summary = f'{escape(TARGETS[target])}: <span style="color:{color}">{verdict(results)}</span>'
     worth_reading = any(result.level != "info" for result in results)
     items = "".join(

@@ -20,6 +20,9 @@ Shape = tuple[int | None, ...] | None
 SERVE_TAG = "serve"
 PREDICT_METHOD = "tensorflow/serving/predict"
 DEFAULT_SIGNATURE = "serving_default"
+SIGNATURE_COLUMNS = ("signature", "method", "direction", "alias", "tensor", "dtype", "shape")
+"""The columns of a signature table, in order (``tags`` goes first when there are several
+meta graphs)."""
 
 
 def format_shape(shape: Shape) -> str:
@@ -343,15 +346,7 @@ class SavedModelInfo:
         """
         import pandas
 
-        columns = [
-            "signature",
-            "method",
-            "direction",
-            "alias",
-            "tensor",
-            "dtype",
-            "shape",
-        ]
+        columns = list(SIGNATURE_COLUMNS)
         if len(self.meta_graphs) > 1:
             columns.insert(0, "tags")
         return pandas.DataFrame(self.signature_rows(), columns=columns)

@@ -34,6 +34,7 @@ __all__ = [
     "find_models",
     "is_valid_alias",
     "list_candidates",
+    "model_entry",
     "model_kind",
     "open_source",
     "suggest_signature",
@@ -135,11 +136,22 @@ def find_models(namespace: Mapping[str, Any]) -> list[ModelEntry]:
         if name.startswith("_") or model_kind(obj) is None:
             continue
         try:
-            source = open_source(obj)
+            entries.append(model_entry(name, obj))
         except SourceError:
             continue
-        entries.append(ModelEntry(name, source.kind, source.describe(), obj, source))
     return entries
+
+
+def model_entry(name: str, obj: Any) -> ModelEntry:
+    """The :class:`ModelEntry` of one object, opened for the export backend.
+
+    Raises
+    ------
+    SourceError
+        When the object cannot be exported; the message says why.
+    """
+    source = open_source(obj)
+    return ModelEntry(name, source.kind, source.describe(), obj, source)
 
 
 def list_candidates(obj: Any) -> list[Candidate]:

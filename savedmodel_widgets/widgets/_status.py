@@ -10,9 +10,7 @@ from ..errors import (
     UnknownCustomObjectError,
     UntrustedCodeError,
 )
-
-ERROR_COLOR = "#b00020"
-OK_COLOR = "#26a269"
+from ..savedmodel.html import LEVEL_COLORS, OK_COLOR
 
 WIDGET_HINTS: dict[type[Exception], str] = {
     TargetExistsError: "In this widget: tick Overwrite, set Version to auto, or change the "
@@ -38,8 +36,15 @@ def error_text(error: BaseException) -> str:
 
 def error_html(text: str) -> str:
     """An error message in red, line breaks kept."""
-    return (f'<div class="savedmodel-widgets-error" style="color:{ERROR_COLOR};'
+    color = LEVEL_COLORS["error"]
+    return (f'<div class="savedmodel-widgets-error" style="color:{color};'
             f'white-space:pre-wrap">{escape(text)}</div>')
+
+
+def warning_html(text: str) -> str:
+    """A warning, small and in orange."""
+    color = LEVEL_COLORS["warning"]
+    return f'<small style="color:{color}">{escape(text)}</small>'
 
 
 def ok_html(text: str) -> str:

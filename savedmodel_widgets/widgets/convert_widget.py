@@ -14,6 +14,7 @@ import traitlets
 from ..convert import ModelFile, find_model_files, load_model_file
 from ..errors import UnknownCustomObjectError, UntrustedCodeError
 from ..sources import find_models
+from ._found import same_path, show_path
 from ._namespace import notebook_namespace
 from ._status import error_html, error_text, note_html
 from .export_panel import ExportPanel
@@ -70,7 +71,6 @@ class ConvertWidget(ExportPanel):
         self.namespace = notebook_namespace(namespace)
         self.custom_objects = dict(custom_objects or {})
         self._needs_trust = False
-        self._syncing = False
         # Start with the placeholder option: ipywidgets 8 selects nothing (a blank
         # dropdown) when options are first set on an empty one.
         self.file_dropdown = widgets.Dropdown(options=[("", "")], description="Found",
@@ -125,6 +125,7 @@ class ConvertWidget(ExportPanel):
         self.file_dropdown.options = [(f"choose a file found under {self.root}", "")] + [
             (item.label, str(item.path)) for item in found
         ]
+        show_path(self.file_dropdown, self.path_box.value)
         models = find_models(self.namespace)
         chosen = self.weights_into.value
         self.weights_into.options = [(NO_MODEL, "")] + [(e.label, e.name) for e in models]
@@ -144,7 +145,7 @@ class ConvertWidget(ExportPanel):
         if not path:
             self.file_status.value = note_html("Choose a file above or type its path.")
             return None
-        self._show_in_found(path)
+        show_path(self.file_dropdown, path)
         self.open_button.disabled = True
         self.file_status.value = note_html(f"Opening {path}...")
         try:
@@ -190,21 +191,9 @@ class ConvertWidget(ExportPanel):
         if old is not None and old is not model_file:
             old.close()
 
-    def _show_in_found(self, path: str) -> None:
-        """Select ``path`` in the Found list (or its placeholder), without opening it again."""
-        values = {os.path.abspath(value): value for _, value in self.file_dropdown.options if value}
-        self._syncing = True
-        try:
-            self.file_dropdown.value = values.get(os.path.abspath(path), "")
-        finally:
-            self._syncing = False
-
     def _on_found(self, change: dict) -> None:
-        if change["new"] and not self._syncing:
-            if self.path_box.value == change["new"]:
-                self.open_file()
-            else:
-                self.path_box.value = change["new"]
+        if change["new"] and not same_path(change["new"], self.path_box.value):
+            self.path_box.value = change["new"]
 
     def _on_trust(self, change: dict) -> None:
         if change["new"] and self._needs_trust:

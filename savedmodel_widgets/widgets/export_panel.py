@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import SavedModelWidgetsError
-from ..exporter import ExportResult, ExportSpec, export, target_path
+from ..exporter import ExportResult, ExportSpec, export, holds_files, target_path
 from ..sources import Source, open_source
 from ..verifier import VerifyReport
 from ._status import error_html, error_text, note_html, ok_html
@@ -184,7 +184,7 @@ class ExportPanel(widgets.VBox):
             self.target_note.value = note_html("Choose a directory to write to.")
             return
         target = target_path(spec)
-        exists = target.is_dir() and any(target.iterdir())
+        exists = holds_files(target)
         if exists and not spec.overwrite:
             text = f"Writes {target}, which already holds files: tick Overwrite or change it."
         elif exists:

@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..sources import ModelEntry, find_models, model_kind, open_source
+from ..sources import ModelEntry, find_models, model_entry
 from ._namespace import notebook_namespace
 from ._status import error_html, error_text, note_html
 from .export_panel import ExportPanel
@@ -132,12 +132,10 @@ class ExportWidget(ExportPanel):
         name = self._given_name or next(
             (key for key, value in self.namespace.items() if value is model), "model")
         try:
-            source = open_source(model)
+            return model_entry(name, model)
         except Exception as error:  # an object that cannot be exported: say why
             self.model_status.value = error_html(error_text(error))
             return None
-        kind = model_kind(model) or source.kind
-        return ModelEntry(name, kind, source.describe(), model, source)
 
     def _choose(self, name: str | None) -> None:
         entry = self.entries.get(name) if name else None

@@ -13,6 +13,7 @@ from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.layout import find_saved_models
 from ..savedmodel.reader import read_saved_model
 from ..verifier import VerifyReport, verify
+from ._found import same_path, show_path
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
 
@@ -106,14 +107,14 @@ class InspectWidget(widgets.VBox):
 
     def _on_path(self, change: dict[str, Any]) -> None:
         self.path_text.value = change["new"]
-        self._select_found(change["new"])
+        show_path(self.found, change["new"])
         self._read()
 
     def _on_path_text(self, change: dict[str, Any]) -> None:
         self.path = change["new"]
 
     def _on_found(self, change: dict[str, Any]) -> None:
-        if change["new"] and not _same_path(change["new"], self.path):
+        if change["new"] and not same_path(change["new"], self.path):
             self.path = change["new"]
 
     def _on_version(self, change: dict[str, Any]) -> None:
@@ -135,7 +136,7 @@ class InspectWidget(widgets.VBox):
         blank = (f"choose a SavedModel found under {self.root}" if found
                  else f"no SavedModel found under {self.root}; type a path")
         self.found.options = [(blank, "")] + [(item.label, str(item.path)) for item in found]
-        self._select_found(self.path)
+        show_path(self.found, self.path)
 
     def verify_shown(self) -> VerifyReport | None:
         """Reload the SavedModel shown in a fresh Python process and run its signatures.
@@ -196,7 +197,7 @@ class InspectWidget(widgets.VBox):
     def _show_versions(self, info: SavedModelInfo | None) -> None:
         """Offer the versions when the path is a parent of several version directories."""
         is_parent = info is not None and info.version is not None and bool(
-            info.other_versions) and _same_path(self.path.strip(), info.base_path)
+            info.other_versions) and same_path(self.path.strip(), info.base_path)
         self._choosing_version = True
         try:
             if is_parent:
@@ -207,12 +208,3 @@ class InspectWidget(widgets.VBox):
         finally:
             self._choosing_version = False
         self.version.layout.display = "" if is_parent else "none"
-
-    def _select_found(self, path: str) -> None:
-        values = [value for _, value in self.found.options]
-        matches = [value for value in values if value and _same_path(value, path)]
-        self.found.value = matches[0] if matches else ""
-
-
-def _same_path(first: str, second: str) -> bool:
-    return bool(first) and os.path.abspath(first) == os.path.abspath(second)

@@ -11,6 +11,7 @@ import traitlets
 
 from ..savedmodel.text import count_text
 from ..sources import Candidate, is_valid_alias, unique_aliases
+from ._status import warning_html
 
 MAX_SHOWN = 100
 """Candidates listed at most; typing in the filter box narrows the rest."""
@@ -123,11 +124,11 @@ class TensorPicker(widgets.VBox):
             return
         candidate = self._by_name.get(name)
         if candidate is None:
-            self.message.value = _warning(f"There is no tensor called {name!r} here.")
+            self.message.value = warning_html(f"There is no tensor called {name!r} here.")
             return
         if name in self._rows:
             alias_now = self._rows[name][0].value
-            self.message.value = _warning(f"{name} is already picked as {alias_now!r}.")
+            self.message.value = warning_html(f"{name} is already picked as {alias_now!r}.")
             return
         if alias is None:
             taken = [*self._taken(), *(a for a, _ in self.picks)]
@@ -178,13 +179,9 @@ class TensorPicker(widgets.VBox):
         self.picks = tuple((text.value.strip(), name) for name, (text, _) in self._rows.items())
         bad = [alias for alias, _ in self.picks if not is_valid_alias(alias)]
         if bad:
-            self.message.value = _warning(
+            self.message.value = warning_html(
                 f"Not a valid alias: {', '.join(map(repr, bad))}. Use letters, digits and "
                 "underscores, starting with a letter."
             )
         elif self.message.value and "valid alias" in self.message.value:
             self.message.value = ""
-
-
-def _warning(text: str) -> str:
-    return f'<small style="color:#b26a00">{escape(text)}</small>'
