@@ -44,6 +44,8 @@ def render_report_html(report: VerifyReport) -> str:
     )
     error = (f'<pre style="color:{_FAIL};white-space:pre-wrap">{escape(report.error)}</pre>'
              if report.error else "")
+    if report.note:
+        error += f'<div style="color:{_FAIL}">Note: {escape(report.note)}.</div>'
     headers = ("signature", "output", "dtype", "shape", "source shape", "max |diff|", "result")
     head = "".join(f'<th style="{_CELL_STYLE}">{escape(h)}</th>' for h in headers)
     body = []

@@ -174,7 +174,8 @@ class ExportResult:
     path : pathlib.Path
         The SavedModel directory (with the version directory, if any).
     spec : ExportSpec
-        The spec that was exported.
+        The spec that was exported, with ``version="auto"`` replaced by the number
+        written, so ``result.spec.to_code()`` writes the same directory.
     info : SavedModelInfo
         The export read back from disk.
     bytes_written : int
@@ -377,7 +378,8 @@ def export(spec: ExportSpec, progress: ProgressCallback | None = None) -> Export
             shutil.rmtree(staging, ignore_errors=True)
     report("Reading the export back")
     info = read_saved_model(target)
-    result = ExportResult(target, spec, info, info.total_bytes, time.perf_counter() - started)
+    written = spec.replace(version=info.version) if spec.version == "auto" else spec
+    result = ExportResult(target, written, info, info.total_bytes, time.perf_counter() - started)
     report(f"Done: {target}")
     return result
 

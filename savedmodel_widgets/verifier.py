@@ -42,7 +42,7 @@ from ._verify_inputs import (
     split_inputs,
 )
 from .errors import SavedModelError, VerifyError
-from .savedmodel.info import SavedModelInfo, Signature, TensorInfo, format_shape
+from .savedmodel.info import SERVE_TAG, SavedModelInfo, Signature, TensorInfo, format_shape
 from .savedmodel.text import count_text
 
 if TYPE_CHECKING:
@@ -181,6 +181,9 @@ class VerifyReport:
         Why the worker process failed as a whole (a crash or a timeout, with the
         tail of its stderr); empty otherwise. Failures of single signatures,
         including a failed load, are in :attr:`signatures`.
+    tags : tuple of str
+        The tags of the meta graph that was loaded: the one tagged ``serve``, or the
+        first when none is, which no server would load (see :attr:`note`).
     """
 
     path: str
@@ -191,6 +194,16 @@ class VerifyReport:
     tensorflow_version: str
     compared_with_source: bool
     error: str = ""
+    tags: tuple[str, ...] = (SERVE_TAG,)
+
+    @property
+    def note(self) -> str:
+        """What the verdict does not cover; empty when the serving meta graph was loaded."""
+        if SERVE_TAG in self.tags:
+            return ""
+        tags = ", ".join(repr(tag) for tag in self.tags) or "no tags"
+        return (f"the meta graph loaded is tagged {tags}: none is tagged {SERVE_TAG!r}, "
+                "so a server would not load this SavedModel")
 
     @property
     def ok(self) -> bool:
@@ -227,6 +240,7 @@ class VerifyReport:
         ran = [s for s in self.signatures if not s.skipped]
         skipped = [s for s in self.signatures if s.skipped]
         tail = "".join(f"; skipped {s.name!r}: {s.skip_reason}" for s in skipped)
+        tail += f"; but {self.note}" * bool(self.note)
         if self.error:
             return _one_line(f"Verify {self.path}: FAILED: {self.error}")
         if not ran:
@@ -277,9 +291,10 @@ class VerifyReport:
         return pandas.DataFrame(self.rows(), columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of everything, with ``ok`` added."""
+        """A JSON-ready dict of everything, with ``ok`` and ``note`` added."""
         data = dataclasses.asdict(self)
         data["ok"] = self.ok
+        data["note"] = self.note
         return data
 
     def _repr_html_(self) -> str:
@@ -638,6 +653,7 @@ def verify(
         seconds=time.perf_counter() - started,
         tensorflow_version=result.get("tensorflow_version", ""),
         compared_with_source=live is not None,
+        tags=meta_graph.tags,
         error=error,
     )
 

@@ -89,9 +89,12 @@ def export_module(tf, path):
     return module
 
 
-def export_function(tf, path, spec, body):
-    """Save a variable-free module whose serving_default signature is ``body(spec)``."""
+def export_function(tf, path, spec, body, **tracked):
+    """Save a variable-free module whose serving_default signature is ``body(spec)``;
+    ``tracked`` objects (tables, assets) become attributes of the module."""
     module = tf.Module()
+    for name, value in tracked.items():
+        setattr(module, name, value)
     module.serve = tf.function(body, input_signature=[spec])
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
     return module
@@ -112,6 +115,18 @@ def export_unknown_rank(tf, path):
     return export_function(tf, path, spec, lambda x: {"y": x + 1.0})
 
 
+def export_table_module(tf, path):
+    """A TF2 export whose signature looks class ids up in a static hash table (its
+    ``__saved_model_init_op`` fills the table)."""
+    table = class_names_table(tf)
+    spec = tf.TensorSpec([None], tf.int64, name="class_id")
+
+    def look_up(class_id):
+        return {"class_name": table.lookup(class_id)}
+
+    return export_function(tf, path, spec, look_up, table=table)
+
+
 # --- TF1 exports -------------------------------------------------------------
 
 
@@ -122,15 +137,19 @@ def tf1_scores(tf, x):
     return tf.nn.softmax(x @ weights + bias, name="scores")
 
 
-def tf1_class_names(tf, scores):
-    """Look the arg-max class id up in a static hash table of class names."""
-    table = tf.lookup.StaticHashTable(
+def class_names_table(tf):
+    """A static hash table from class ids 0, 1, 2 to :data:`CLASS_NAMES`."""
+    return tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(
             tf.constant([0, 1, 2], tf.int64), tf.constant(list(CLASS_NAMES))
         ),
         default_value="unknown",
     )
-    return table.lookup(tf.argmax(scores, axis=1), name="classes")
+
+
+def tf1_class_names(tf, scores):
+    """Look the arg-max class id up in a static hash table of class names."""
+    return class_names_table(tf).lookup(tf.argmax(scores, axis=1), name="classes")
 
 
 def tf1_signature(tf, inputs, outputs):
@@ -195,15 +214,53 @@ def ragged_graph(tf):
     return {"tokens": tokens}, {"total": total}, "serving_default"
 
 
+def reference_graph(tf):
+    """The reference document's ``simple_save`` example: image -> scores."""
+    x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+    return {"image": x}, {"scores": tf1_scores(tf, x)}, "serving_default"
+
+
+def tf1_simple_save(tf, path, graph_fn, legacy_init_op=False):
+    """Run ``graph_fn`` in a fresh graph and write it with ``simple_save`` (whose signature
+    is always serving_default); with ``legacy_init_op``, pass the tables initializer as
+    its ``legacy_init_op=``."""
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        inputs, outputs, _ = graph_fn(tf)
+        session.run(tf1.global_variables_initializer())
+        extra = {}
+        if legacy_init_op:
+            extra["legacy_init_op"] = tf.group(tf1.tables_initializer(), name="legacy_init_op")
+        tf1.saved_model.simple_save(session, path, inputs=inputs, outputs=outputs, **extra)
+
+
 def export_simple_save(tf, path):
     """Exactly the reference document's ``simple_save`` example."""
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
-        y = tf1_scores(tf, x)
-        session.run(tf.compat.v1.global_variables_initializer())
-        tf.compat.v1.saved_model.simple_save(
-            session, path, inputs={"image": x}, outputs={"scores": y}
-        )
+    tf1_simple_save(tf, path, reference_graph)
+
+
+def export_table_simple_save(tf, path):
+    """``simple_save`` of ``images_graph``, whose class names come from a lookup table:
+    without ``legacy_init_op=`` it writes no init op (tensorflow/serving#1731)."""
+    tf1_simple_save(tf, path, images_graph)
+
+
+def scores_of_images_graph(tf):
+    """``images_graph`` with only its ``scores`` in the signature: the table is in the
+    graph, but nothing a client calls reads it."""
+    inputs, outputs, _ = images_graph(tf)
+    return inputs, {"scores": outputs["scores"]}, "serving_default"
+
+
+def export_table_unread(tf, path):
+    """``simple_save`` without an init op of a graph whose table no signature reads: it
+    serves, so no check may complain."""
+    tf1_simple_save(tf, path, scores_of_images_graph)
+
+
+def export_table_legacy_init_op(tf, path):
+    """``export_table_simple_save`` done right: ``legacy_init_op=`` fills the table."""
+    tf1_simple_save(tf, path, images_graph, legacy_init_op=True)
 
 
 def export_builder(tf, path):
@@ -240,6 +297,10 @@ EXPORTERS = {
     "ragged_input": export_ragged_input,
     "fixed_batch": export_fixed_batch,
     "unknown_rank": export_unknown_rank,
+    "table_simple_save": export_table_simple_save,
+    "table_legacy_init_op": export_table_legacy_init_op,
+    "table_unread": export_table_unread,
+    "table_module": export_table_module,
 }
 """Every single-directory export, by the name tests use."""
 

@@ -69,7 +69,8 @@ def test_keras_generated_output_alias(saved_models):
 
 def test_fixed_batch_and_unknown_rank(saved_models):
     fixed = [r for r in smw.check(saved_models["fixed_batch"]) if r.code == "fixed-batch-dimension"]
-    assert fixed and "(1, 4)" in fixed[0].message and "exactly 1 row" in fixed[0].message
+    assert fixed and "(1, 4)" in fixed[0].message
+    assert "exactly 1 row per request" in fixed[0].message
     assert "unknown-rank" in codes(smw.check(saved_models["unknown_rank"]), "warning")
 
 
@@ -180,3 +181,72 @@ def test_ragged_input_is_named_in_the_finding(saved_models):
     assert tokens.is_composite and not tokens.is_sparse
     (finding,) = [r for r in smw.check(info, "eas") if r.code == "non-dense-tensor"]
     assert finding.level == "error" and "composite (RaggedTensorSpec)" in finding.message
+
+
+def test_table_without_init_op_is_an_error_for_both(saved_models):
+    """simple_save of a graph with a lookup table writes no init op (tensorflow/serving#1731)."""
+    info = smw.read_saved_model(saved_models["table_simple_save"])
+    for target, server in (("tfserving", "TF Serving"), ("eas", "EAS")):
+        results = smw.check(info, target)
+        (finding,) = [r for r in results if r.code == "tables-not-initialized"]
+        assert finding.level == "error" and finding.signature == "serving_default"
+        assert "reads the lookup table 'hash_table'" in finding.message
+        assert "no init op" in finding.message and f"{server} loads the model" in finding.message
+        assert "'Table not initialized'" in finding.message
+        assert "legacy_init_op=" in finding.fix and "tables_initializer()" in finding.fix
+        assert codes(results, "error") == {"tables-not-initialized"}
+
+
+def test_tensorflow_loader_confirms_the_tables_stay_empty(tf, saved_models):
+    """TensorFlow's TF1 loader (restore, then the init op, as TF Serving's C++ loader does)
+    fails the lookup without an init op and answers with one."""
+    tf1 = tf.compat.v1
+    batch = [[0.0, 1.0, 0.0, 0.0]]
+    for name in ("table_simple_save", "table_legacy_init_op"):
+        with tf.Graph().as_default(), tf1.Session() as session:
+            meta_graph = tf1.saved_model.load(session, ["serve"], saved_models[name])
+            signature = meta_graph.signature_def["serving_default"]
+            fetch = signature.outputs["classes"].name
+            feed = {signature.inputs["images"].name: batch}
+            if name == "table_simple_save":
+                with pytest.raises(tf.errors.FailedPreconditionError, match="not initialized"):
+                    session.run(fetch, feed)
+            else:
+                (label,) = session.run(fetch, feed)
+                assert label in (b"cat", b"dog", b"bird")
+    # A table that no signature reads stays empty and harms nothing.
+    with tf.Graph().as_default(), tf1.Session() as session:
+        meta_graph = tf1.saved_model.load(session, ["serve"], saved_models["table_unread"])
+        signature = meta_graph.signature_def["serving_default"]
+        feed = {signature.inputs["images"].name: batch}
+        assert session.run(signature.outputs["scores"].name, feed).shape == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["table_legacy_init_op", "builder", "pbtxt", "multi_tag", "table_module", "simple_save",
+     "table_unread"],
+)
+def test_tables_with_an_init_op_or_no_tables_read_are_fine(saved_models, name):
+    info = smw.read_saved_model(saved_models[name])
+    meta_graph = info.serving_meta_graph
+    has_tables = "HashTableV2" in dict(meta_graph.op_counts)
+    assert has_tables == (name != "simple_save")
+    assert bool(meta_graph.init_op) == (name not in ("simple_save", "table_unread"))
+    # Each signature names the tables its outputs are computed from.
+    reads_table = name not in ("simple_save", "table_unread")
+    assert any(s.lookup_tables for s in meta_graph.signatures) == reads_table
+    for target in ("tfserving", "eas"):
+        assert "tables-not-initialized" not in codes(smw.check(info, target))
+
+
+def test_smw_export_of_a_tf1_session_with_a_table_writes_the_init_op(tf1, tmp_path):
+    from savedmodel_widgets.exporter import ExportSpec, SignatureSpec
+
+    signature = SignatureSpec("serving_default", {"image": "x:0"}, {"classes": "classes:0"})
+    result = smw.export(ExportSpec(tf1.session, signature, tmp_path / "classes"))
+    meta_graph = result.info.serving_meta_graph
+    assert "HashTableV2" in dict(meta_graph.op_counts)
+    assert meta_graph.init_op == "legacy_init_op"
+    for target in ("tfserving", "eas"):
+        assert "tables-not-initialized" not in codes(smw.check(result.info, target))

@@ -29,6 +29,7 @@ def test_show_json_is_the_full_info(saved_models, capsys):
     expected = json.loads(json.dumps(smw.read_saved_model(saved_models["module"]).to_dict()))
     assert data == expected
     assert data["meta_graphs"][0]["signatures"][0]["inputs"][0]["shape"] == [None, 4]
+    assert data["meta_graphs"][0]["init_op"] == "NoOp"  # the __saved_model_init_op output
 
 
 def test_show_picks_a_version(saved_models, capsys):
@@ -44,6 +45,15 @@ def test_check_exit_codes(saved_models, capsys):
     assert main(["check", saved_models["sparse_input"], "--target", "eas"]) == EXIT_CHECK_FAILED
     out = capsys.readouterr().out
     assert "EAS: will not serve" in out and "non-dense-tensor" in out and "TF Serving" not in out
+
+
+def test_check_names_a_table_without_init_op(saved_models, capsys):
+    assert main(["check", saved_models["table_simple_save"]]) == EXIT_CHECK_FAILED
+    out = capsys.readouterr().out
+    assert "TF Serving: will not serve" in out and "EAS: will not serve" in out
+    assert "tables-not-initialized" in out and "legacy_init_op" in out
+    assert main(["show", saved_models["table_simple_save"]]) == EXIT_OK
+    assert "  init op: none\n" in capsys.readouterr().out
 
 
 def test_check_json(saved_models, capsys):

@@ -10,7 +10,6 @@ so one driver process runs every case and reports each one's error, if any.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from checkout_env import checkout_env
 from model_files import build_small_keras
 
 from savedmodel_widgets import load_model_file, read_saved_model
@@ -263,13 +263,9 @@ def _run_driver(root: Path, cases: list[Case]) -> dict[str, str]:
     cases_file.write_text(json.dumps(
         [{"name": c.name, "prelude": c.prelude, "code": c.code} for c in cases]
     ))
-    env = dict(os.environ)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(driver), str(cases_file), str(errors_file)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=REPO, env=checkout_env(), capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(errors_file.read_text())

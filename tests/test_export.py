@@ -159,6 +159,9 @@ def test_tf1_session_exports_again_with_other_choices(tf, tf1, tmp_path):
         results.append(export(spec))
     assert [r.path.name for r in results] == ["1", "2", "3"]
     assert [r.version for r in results] == [1, 2, 3]
+    # Each result's code writes where that export went, not the next free version.
+    assert [r.spec.version for r in results] == [1, 2, 3]
+    assert f'"{tmp_path / "versions" / "2"}"' in results[1].spec.to_code()
     assert results[2].info.other_versions == (1, 2)
     assert list(results[2].info.signature("serving_default").output_aliases) == ["best"]
     assert list(graph.get_collection("saved_model_main_op")) == main_ops_before

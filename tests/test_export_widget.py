@@ -151,6 +151,8 @@ def test_existing_target_needs_overwrite_or_the_next_version(tf, keras_model, tm
     widget.target.version_mode.value = "auto"
     widget.export_button.click()
     assert widget.error == "" and widget.result.path == tmp_path / "served" / "2"
+    assert f"{tmp_path / 'served' / '2'}" in widget.results.panes["code"].value
+    assert widget.spec.version == "auto"  # the next click writes 3
     widget.target.version_mode.value = "number"
     widget.target.overwrite.value = True
     widget.export_button.click()

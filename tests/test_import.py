@@ -7,12 +7,12 @@ imported TensorFlow to build the SavedModels.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from checkout_env import checkout_env
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("tensorflow", "keras", "pandas", "ipywidgets")
@@ -29,14 +29,10 @@ def loaded_heavy():
 
 def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -c code args`` from the checkout, with TensorFlow's logs quiet."""
-    env = dict(os.environ)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=REPO,
-        env=env,
+        env=checkout_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -33,10 +33,14 @@ MODELS = (
     "ragged_input",
     "fixed_batch",
     "unknown_rank",
+    "table_simple_save",
+    "table_legacy_init_op",
+    "table_unread",
+    "table_module",
 )
 """Every single-directory export of the ``saved_models`` fixture."""
 
-TF2_MODELS = ("keras3", "module", "string_input", "fixed_batch", "unknown_rank")
+TF2_MODELS = ("keras3", "module", "string_input", "fixed_batch", "unknown_rank", "table_module")
 """Exports written by the TF2 saver, which ``tf.saved_model.load`` can load."""
 
 ENCODINGS = {"name": "dense", "coo_sparse": "sparse", "composite_tensor": "composite"}
@@ -232,6 +236,54 @@ def test_op_counts_match_tensorflow(saved_models, name):
         assert ours.op_count == expected.total()
         counts = [count for _, count in ours.op_counts]
         assert counts == sorted(counts, reverse=True), "most frequent op types first"
+
+
+def tf_init_ops(tf, path):
+    """The init op of each meta graph as TensorFlow's Python loader finds it after
+    importing the graph (``loader_impl.get_init_op``); empty when there is none."""
+    from tensorflow.python.saved_model import loader_impl
+
+    loader = loader_impl.SavedModelLoader(path)
+    names = []
+    for meta_graph in loader.saved_model.meta_graphs:
+        graph = tf.Graph()
+        loader.load_graph(graph, meta_graph.meta_info_def.tags)
+        with graph.as_default():
+            init_op = loader_impl.get_init_op(meta_graph)
+        names.append("" if init_op is None else init_op.name)
+    return names
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_init_op_matches_tensorflow(tf, saved_models, name):
+    info = smw.read_saved_model(saved_models[name])
+    assert [mg.init_op for mg in info.meta_graphs] == tf_init_ops(tf, saved_models[name])
+
+
+def test_init_op_of_each_kind_of_export(saved_models):
+    def init_op(name):
+        return smw.read_saved_model(saved_models[name]).serving_meta_graph.init_op
+
+    assert init_op("table_simple_save") == init_op("simple_save") == ""  # simple_save writes none
+    assert init_op("table_legacy_init_op") == "legacy_init_op"  # the saved_model_main_op list
+    assert init_op("builder") == init_op("pbtxt") == "init_all_tables"  # the builder's main_op
+    assert init_op("table_module") == init_op("module") != ""  # the __saved_model_init_op output
+
+
+@pytest.mark.parametrize("name", ["table_simple_save", "table_legacy_init_op", "table_module"])
+def test_text_format_reads_the_same_as_binary(tf, saved_model_copy, name):
+    """The same SavedModel written as text by TensorFlow's own protobuf classes."""
+    from google.protobuf import text_format
+
+    path = saved_model_copy(name)
+    binary = smw.read_saved_model(path)
+    text = text_format.MessageToString(tf_parse(path))
+    os.remove(os.path.join(path, "saved_model.pb"))
+    with open(os.path.join(path, "saved_model.pbtxt"), "w", encoding="utf-8") as file:
+        file.write(text)
+    info = smw.read_saved_model(path)
+    assert info.format == "pbtxt"
+    assert info.meta_graphs == binary.meta_graphs
 
 
 # --- variables ---------------------------------------------------------------

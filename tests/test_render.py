@@ -104,3 +104,17 @@ def test_signature_table_columns(saved_models):
     assert set(single["direction"]) == {"input", "output"}
     signature = smw.read_saved_model(saved_models["simple_save"]).signature()
     assert (signature.input_aliases, signature.output_aliases) == (("image",), ("scores",))
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("table_legacy_init_op", "legacy_init_op"), ("table_simple_save", None)],
+)
+def test_init_op_is_shown_in_text_and_html(saved_models, name, shown):
+    from savedmodel_widgets.savedmodel.text import render_summary
+
+    info = smw.read_saved_model(saved_models[name])
+    assert info.serving_meta_graph.init_op == (shown or "")
+    assert f"  init op: {shown or 'none'}\n" in render_summary(info)
+    html = "<code>legacy_init_op</code>" if shown else "none"
+    assert f"<div>init op: {html}</div>" in info._repr_html_()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from savedmodel_widgets.savedmodel import _schema
@@ -72,3 +74,30 @@ def test_dtype_names_match_tensorflow(tf):
 def test_schema_syntax_errors_are_reported():
     with pytest.raises(SyntaxError, match="unknown type 'Missing'"):
         _schema._Compiler("message A { Missing field = 1; }").compile()
+
+
+@pytest.mark.parametrize("name", ["table_legacy_init_op", "table_module", "builder", "pbtxt"])
+def test_collection_node_lists_parse_like_tensorflow(tf, saved_models, name):
+    """Node lists (where the init op is named) read as TensorFlow reads them; the other
+    kinds of collection (bytes, int64, ...) are skipped, in binary and text format alike."""
+    from tensorflow.python.saved_model import loader_impl
+
+    from savedmodel_widgets.savedmodel.layout import locate
+    from savedmodel_widgets.savedmodel.reader import _parse_saved_model
+
+    location = locate(saved_models[name])
+    ours = _parse_saved_model(os.path.join(location.path, location.model_file))
+    theirs = loader_impl.parse_saved_model(saved_models[name])
+    kinds = set()
+    for our_graph, their_graph in zip(ours.meta_graphs, theirs.meta_graphs, strict=True):
+        assert set(our_graph.collection_def) == set(their_graph.collection_def)
+        for key, their_collection in their_graph.collection_def.items():
+            kind = their_collection.WhichOneof("kind")
+            kinds.add(kind)
+            our_collection = our_graph.collection_def[key]
+            if kind == "node_list":
+                assert our_collection.node_list.value == their_collection.node_list.value
+            else:
+                assert our_collection.WhichOneof("kind") is None, key
+    assert "node_list" in kinds
+    assert ("bytes_list" in kinds) == (name != "table_module")  # TF1 graphs list variables

@@ -390,3 +390,24 @@ def test_html_escapes_every_name_and_message():
         assert part in text
     assert not report.ok
     assert report.summary().startswith("Verify /tmp/<model>: FAILED: crash <stderr>")
+
+
+def test_a_meta_graph_without_the_serve_tag_is_run_but_the_report_says_no_server_loads_it(
+        tf, tmp_path):
+    tf1 = tf.compat.v1
+    path = tmp_path / "train_only"
+    with tf.Graph().as_default(), tf1.Session() as session:
+        x = tf1.placeholder(tf.float32, [None, 4], name="x")
+        scores = tf.nn.softmax(x * 2.0, name="scores")
+        builder = tf1.saved_model.Builder(str(path))
+        builder.add_meta_graph_and_variables(session, ["train"], signature_def_map={
+            "serving_default": tf1.saved_model.predict_signature_def({"image": x},
+                                                                     {"scores": scores})})
+        builder.save()
+
+    report = verify(path)
+
+    assert report.ok and report.tags == ("train",)
+    assert "none is tagged 'serve', so a server would not load" in report.note
+    assert report.summary().endswith(f"but {report.note}")
+    assert f"Note: {report.note}." in parse_html(report._repr_html_())

@@ -111,6 +111,7 @@ message AssetFileDef {
 message NodeDef {
   string name = 1;
   string op = 2;
+  repeated string input = 3;
 }
 
 message OpDef {
@@ -162,6 +163,15 @@ message SavedObjectGraph {
   repeated SavedObject nodes = 1;
 }
 
+message CollectionDef {
+  message NodeList {
+    repeated string value = 1;
+  }
+  oneof kind {
+    NodeList node_list = 1;
+  }
+}
+
 message MetaGraphDef {
   message MetaInfoDef {
     string meta_graph_version = 1;
@@ -172,6 +182,7 @@ message MetaGraphDef {
   MetaInfoDef meta_info_def = 1;
   GraphDef graph_def = 2;
   SaverDef saver_def = 3;
+  map<string, CollectionDef> collection_def = 4;
   map<string, SignatureDef> signature_def = 5;
   repeated AssetFileDef asset_file_def = 6;
   SavedObjectGraph object_graph_def = 7;

@@ -13,10 +13,12 @@ from .info import (
     DEFAULT_SIGNATURE,
     PREDICT_METHOD,
     SERVE_TAG,
+    MetaGraph,
     SavedModelInfo,
     Signature,
     TensorInfo,
 )
+from .text import count_text
 
 Target = Literal["tfserving", "eas"]
 Level = Literal["error", "warning", "info"]
@@ -34,7 +36,6 @@ GENERATED_ALIAS = re.compile(
     r"(keras_tensor|input_layer)(_\d+)?|(output|input|inputs|args)_\d+|inputs"
 )
 """Aliases that exporters make up when the user named nothing."""
-
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -175,6 +176,31 @@ def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]
             fix=(
                 "Export with signatures= (tf.saved_model.save) or signature_def_map= (the TF1 "
                 "builder), naming the input and output tensors."
+            ),
+        )
+    yield from _table_findings(info.serving_meta_graph, server)
+
+
+def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Finding]:
+    if meta_graph is None or meta_graph.init_op:
+        return
+    for signature in meta_graph.signatures:
+        if not signature.lookup_tables:
+            continue
+        tables = ", ".join(repr(table) for table in signature.lookup_tables)
+        yield Finding(
+            level="error",
+            code="tables-not-initialized",
+            signature=signature.name,
+            message=(
+                f"Signature {signature.name!r} reads the lookup table {tables}, but the "
+                f"SavedModel has no init op to fill it: {server} loads the model, then fails "
+                "every request to this signature with 'Table not initialized'."
+            ),
+            fix=(
+                "Export again, passing tf.group(tf.compat.v1.tables_initializer(), "
+                "name='legacy_init_op') as legacy_init_op= to simple_save or as main_op= to the "
+                "TF1 builder; smw.export and the ExportWidget add it themselves."
             ),
         )
 
@@ -365,7 +391,9 @@ def _tensor_findings(
             code="fixed-batch-dimension",
             message=(
                 f"The {what} has shape {tensor.shape_text}: the first (batch) dimension is fixed, "
-                f"so every request must hold exactly {tensor.shape[0]} row(s)."
+                "so clients built from the signature send exactly "
+                f"{count_text(tensor.shape[0], 'row')} per request, and server-side batching or "
+                "an op written for that size fails on any other number."
             ),
             fix=(
                 "Export with the batch dimension unknown: tf.TensorSpec([None, ...]) or "

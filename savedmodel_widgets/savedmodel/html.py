@@ -92,7 +92,7 @@ def render_signature(signature: Signature) -> str:
 
 
 def render_meta_graph(meta_graph: MetaGraph) -> str:
-    """A meta graph: its signatures, then its op summary (collapsed)."""
+    """A meta graph: its signatures, its init op, then its op summary (collapsed)."""
     version = meta_graph.tensorflow_version or "unknown"
     summary = (
         f"meta graph <b>{escape(', '.join(meta_graph.tags) or '<no tags>')}</b> "
@@ -101,11 +101,13 @@ def render_meta_graph(meta_graph: MetaGraph) -> str:
     signatures = (
         "".join(render_signature(s) for s in meta_graph.signatures) or "<p>No signatures.</p>"
     )
+    init_op = f"<code>{escape(meta_graph.init_op)}</code>" if meta_graph.init_op else "none"
     ops = details(
         f"ops: {meta_graph.op_count} in total, {len(meta_graph.op_counts)} types",
         html_table(("op", "count"), meta_graph.op_counts[:MAX_OPS_SHOWN]),
     )
-    return details(summary, f'<div style="margin-left:1.2em">{signatures}{ops}</div>', True)
+    body = f"{signatures}<div>init op: {init_op}</div>{ops}"
+    return details(summary, f'<div style="margin-left:1.2em">{body}</div>', True)
 
 
 def render_checks(results: Sequence[CheckResult], target: str) -> str:

@@ -91,12 +91,27 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class Signature:
-    """A SignatureDef: what a client names in a request, and its tensors."""
+    """A SignatureDef: what a client names in a request, and its tensors.
+
+    Attributes
+    ----------
+    name : str
+        The name a client sends as ``signature_name``.
+    method_name : str
+        ``tensorflow/serving/predict``, ``.../classify`` or ``.../regress``.
+    inputs, outputs : tuple of TensorInfo
+        Sorted by alias.
+    lookup_tables : tuple of str
+        The static lookup tables (their op names) that the outputs are computed from,
+        found by walking the graph back from the outputs; the SavedModel's init op must
+        fill them before a request can be answered.
+    """
 
     name: str
     method_name: str
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
+    lookup_tables: tuple[str, ...] = ()
 
     @property
     def input_aliases(self) -> tuple[str, ...]:
@@ -128,6 +143,12 @@ class MetaGraph:
         True when the graph reads variables, so ``variables/`` must hold them.
     asset_files : tuple of str
         File names the graph expects under ``assets/``.
+    init_op : str
+        The op a server runs once after restoring the variables, to fill lookup
+        tables and the like (``legacy_init_op``; ``NoOp`` in a TF2 export); empty
+        when the SavedModel has none. Found as TensorFlow's loader finds it: the
+        ``__saved_model_init_op`` signature, else the ``saved_model_main_op``
+        collection, else the ``legacy_init_op`` collection.
     """
 
     tags: tuple[str, ...]
@@ -137,6 +158,7 @@ class MetaGraph:
     op_counts: tuple[tuple[str, int], ...]
     has_variables: bool
     asset_files: tuple[str, ...] = ()
+    init_op: str = ""
 
     @property
     def signature_names(self) -> tuple[str, ...]:

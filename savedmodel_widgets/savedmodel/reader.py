@@ -22,6 +22,17 @@ from .layout import PBTXT_FILE, list_tree, locate
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp"})
 """Op types that read a variable whose value must come from ``variables/``."""
 
+STATIC_TABLE_OPS = frozenset({"HashTable", "HashTableV2"})
+"""Op types of lookup tables that fail every lookup until an initializer has filled them.
+
+Mutable tables (``MutableHashTableV2``, ``MutableDenseHashTableV2``, ...) need no init op:
+they start empty, and the saver restores their contents from ``variables/``."""
+
+INIT_OP_SIGNATURE = "__saved_model_init_op"
+"""The internal signature whose output of the same name is the init op (TF2, newer TF1)."""
+INIT_OP_COLLECTIONS = ("saved_model_main_op", "legacy_init_op")
+"""The collections that name the init op of older TF1 exports, in the loader's order."""
+
 
 def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -> SavedModelInfo:
     """Read a SavedModel from disk without importing TensorFlow.
@@ -113,9 +124,11 @@ def _parse_saved_model(model_path: str) -> Any:
 
 def _meta_graph(proto: Any) -> MetaGraph:
     info = proto.meta_info_def
+    inputs_of = {node.name: node.input for node in proto.graph_def.node}
+    tables = {node.name for node in proto.graph_def.node if node.op in STATIC_TABLE_OPS}
     signatures = sorted(
         (
-            _signature(name, signature_def)
+            _signature(name, signature_def, inputs_of, tables)
             for name, signature_def in proto.signature_def.items()
             if not name.startswith("__")
         ),
@@ -135,16 +148,53 @@ def _meta_graph(proto: Any) -> MetaGraph:
         op_counts=tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
         has_variables=has_variables,
         asset_files=tuple(asset.filename for asset in proto.asset_file_def),
+        init_op=_init_op(proto),
     )
 
 
-def _signature(name: str, proto: Any) -> Signature:
+def _init_op(proto: Any) -> str:
+    """The op TensorFlow's loader runs after restoring the variables, as ``GetInitOp`` in
+    ``tensorflow/cc/saved_model/loader.cc`` finds it; empty when there is none."""
+    if INIT_OP_SIGNATURE in proto.signature_def:
+        outputs = proto.signature_def[INIT_OP_SIGNATURE].outputs
+        return outputs[INIT_OP_SIGNATURE].name if INIT_OP_SIGNATURE in outputs else ""
+    for key in INIT_OP_COLLECTIONS:
+        if key in proto.collection_def:
+            return next(iter(proto.collection_def[key].node_list.value), "")
+    return ""
+
+
+def _signature(
+    name: str, proto: Any, inputs_of: dict[str, Any], tables: set[str]
+) -> Signature:
+    outputs = tuple(_tensor(alias, proto.outputs[alias]) for alias in sorted(proto.outputs))
     return Signature(
         name=name,
         method_name=proto.method_name,
         inputs=tuple(_tensor(alias, proto.inputs[alias]) for alias in sorted(proto.inputs)),
-        outputs=tuple(_tensor(alias, proto.outputs[alias]) for alias in sorted(proto.outputs)),
+        outputs=outputs,
+        lookup_tables=_tables_reached(outputs, inputs_of, tables) if tables else (),
     )
+
+
+def _tables_reached(
+    outputs: tuple[TensorInfo, ...], inputs_of: dict[str, Any], tables: set[str]
+) -> tuple[str, ...]:
+    """The ``tables`` that the ``outputs`` depend on, walking the graph's inputs back."""
+    queue = [_node_name(name) for tensor in outputs for name in tensor.components or (tensor.name,)]
+    seen = set(queue)
+    while queue:
+        for name in inputs_of.get(queue.pop(), ()):
+            node = _node_name(name)
+            if node not in seen:
+                seen.add(node)
+                queue.append(node)
+    return tuple(sorted(tables & seen))
+
+
+def _node_name(tensor_name: str) -> str:
+    """``scores:0`` and the control input ``^init`` name the nodes ``scores`` and ``init``."""
+    return tensor_name.lstrip("^").split(":", 1)[0]
 
 
 def _tensor(alias: str, proto: Any) -> TensorInfo:

@@ -108,6 +108,7 @@ def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
                 )
         if not meta_graph.signatures:
             lines.append("  no signatures")
+        lines.append(f"  init op: {meta_graph.init_op or 'none'}")
         top = ", ".join(f"{op} {count}" for op, count in meta_graph.op_counts[:max_ops])
         more = " ..." if len(meta_graph.op_counts) > max_ops else ""
         lines.append(f"  ops: {meta_graph.op_count} in total: {top}{more}")

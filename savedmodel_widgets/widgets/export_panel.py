@@ -107,7 +107,7 @@ class ExportPanel(widgets.VBox):
                 return None
             self.result = result
             self.results.show_info(result.info)
-            self.results.show_code(_code_of(spec))
+            self.results.show_code(_code_of(result.spec))
             self.results.set("verification",
                              note_html("Not verified: Verify after export is off."))
             self.results.select("signatures")
