@@ -37,6 +37,7 @@ GENERATED_ALIAS = re.compile(
 )
 """Aliases that exporters make up when the user named nothing."""
 
+
 @dataclass(frozen=True)
 class CheckResult:
     """One finding of a serving-readiness check.

@@ -124,8 +124,8 @@ def _parse_saved_model(model_path: str) -> Any:
 
 def _meta_graph(proto: Any) -> MetaGraph:
     info = proto.meta_info_def
-    inputs_of = {node.name: node.input for node in proto.graph_def.node}
     tables = {node.name for node in proto.graph_def.node if node.op in STATIC_TABLE_OPS}
+    inputs_of = {node.name: node.input for node in proto.graph_def.node} if tables else {}
     signatures = sorted(
         (
             _signature(name, signature_def, inputs_of, tables)
@@ -181,14 +181,14 @@ def _tables_reached(
     outputs: tuple[TensorInfo, ...], inputs_of: dict[str, Any], tables: set[str]
 ) -> tuple[str, ...]:
     """The ``tables`` that the ``outputs`` depend on, walking the graph's inputs back."""
-    queue = [_node_name(name) for tensor in outputs for name in tensor.components or (tensor.name,)]
-    seen = set(queue)
-    while queue:
-        for name in inputs_of.get(queue.pop(), ()):
+    stack = [_node_name(name) for tensor in outputs for name in tensor.components or (tensor.name,)]
+    seen = set(stack)
+    while stack:
+        for name in inputs_of.get(stack.pop(), ()):
             node = _node_name(name)
             if node not in seen:
                 seen.add(node)
-                queue.append(node)
+                stack.append(node)
     return tuple(sorted(tables & seen))
 
 
