@@ -44,8 +44,8 @@ def render_report_html(report: VerifyReport) -> str:
     )
     error = (f'<pre style="color:{_FAIL};white-space:pre-wrap">{escape(report.error)}</pre>'
              if report.error else "")
-    if report.note:
-        error += f'<div style="color:{_FAIL}">Note: {escape(report.note)}.</div>'
+    note = (f'<div style="color:{_FAIL}">Note: {escape(report.note)}.</div>'
+            if report.note else "")
     headers = ("signature", "output", "dtype", "shape", "source shape", "max |diff|", "result")
     head = "".join(f'<th style="{_CELL_STYLE}">{escape(h)}</th>' for h in headers)
     body = []
@@ -70,4 +70,4 @@ def render_report_html(report: VerifyReport) -> str:
             )
     table = (f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
              f"<tbody>{''.join(body)}</tbody></table>")
-    return f'<div class="savedmodel-widgets-verify">{header}{error}{table}</div>'
+    return f'<div class="savedmodel-widgets-verify">{header}{error}{note}{table}</div>'

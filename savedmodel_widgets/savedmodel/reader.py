@@ -16,6 +16,7 @@ from ._bundle import (
 )
 from ._schema import enum_names, message_class
 from .dtypes import dtype_name
+from .graph_walk import OpInputs, ops_reached
 from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
 from .layout import PBTXT_FILE, list_tree, locate
 
@@ -124,19 +125,21 @@ def _parse_saved_model(model_path: str) -> Any:
 
 def _meta_graph(proto: Any) -> MetaGraph:
     info = proto.meta_info_def
-    tables = {node.name for node in proto.graph_def.node if node.op in STATIC_TABLE_OPS}
-    inputs_of = {node.name: node.input for node in proto.graph_def.node} if tables else {}
+    nodes = proto.graph_def.node
+    counts = collections.Counter(node.op for node in nodes)
+    # Only a graph with tables at its top level is walked for what its signatures read.
+    walk = not STATIC_TABLE_OPS.isdisjoint(counts)
+    op_inputs = {node.name: (node.op, node.input) for node in nodes} if walk else {}
+    for function in proto.graph_def.library.function:
+        counts.update(node.op for node in function.node_def)
     signatures = sorted(
         (
-            _signature(name, signature_def, inputs_of, tables)
+            _signature(name, signature_def, op_inputs)
             for name, signature_def in proto.signature_def.items()
             if not name.startswith("__")
         ),
         key=lambda signature: signature.name,
     )
-    counts = collections.Counter(node.op for node in proto.graph_def.node)
-    for function in proto.graph_def.library.function:
-        counts.update(node.op for node in function.node_def)
     has_variables = not VARIABLE_OPS.isdisjoint(counts) or any(
         node.HasField("variable") for node in proto.object_graph_def.nodes
     )
@@ -164,37 +167,17 @@ def _init_op(proto: Any) -> str:
     return ""
 
 
-def _signature(
-    name: str, proto: Any, inputs_of: dict[str, Any], tables: set[str]
-) -> Signature:
+def _signature(name: str, proto: Any, op_inputs: OpInputs) -> Signature:
+    """One SignatureDef; ``op_inputs`` is the graph's, or empty when it has no tables."""
     outputs = tuple(_tensor(alias, proto.outputs[alias]) for alias in sorted(proto.outputs))
+    tensors = [each for tensor in outputs for each in tensor.components or (tensor.name,)]
     return Signature(
         name=name,
         method_name=proto.method_name,
         inputs=tuple(_tensor(alias, proto.inputs[alias]) for alias in sorted(proto.inputs)),
         outputs=outputs,
-        lookup_tables=_tables_reached(outputs, inputs_of, tables) if tables else (),
+        lookup_tables=tuple(sorted(ops_reached(tensors, op_inputs, STATIC_TABLE_OPS))),
     )
-
-
-def _tables_reached(
-    outputs: tuple[TensorInfo, ...], inputs_of: dict[str, Any], tables: set[str]
-) -> tuple[str, ...]:
-    """The ``tables`` that the ``outputs`` depend on, walking the graph's inputs back."""
-    stack = [_node_name(name) for tensor in outputs for name in tensor.components or (tensor.name,)]
-    seen = set(stack)
-    while stack:
-        for name in inputs_of.get(stack.pop(), ()):
-            node = _node_name(name)
-            if node not in seen:
-                seen.add(node)
-                stack.append(node)
-    return tuple(sorted(tables & seen))
-
-
-def _node_name(tensor_name: str) -> str:
-    """``scores:0`` and the control input ``^init`` name the nodes ``scores`` and ``init``."""
-    return tensor_name.lstrip("^").split(":", 1)[0]
 
 
 def _tensor(alias: str, proto: Any) -> TensorInfo:

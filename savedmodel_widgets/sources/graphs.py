@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
+from ..savedmodel.graph_walk import op_name, ops_reached
 from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import Progress, Source, choices_text, suggest_aliases
 
@@ -41,6 +42,8 @@ _METHOD_RULES = {
 ``tf.Example`` protos in, classes and scores or regression values out)."""
 
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
+_PLACEHOLDER_OPS = frozenset({"Placeholder", "PlaceholderV2"})
+"""Inputs without a default: an output that depends on one cannot run unless it is fed."""
 _SKIPPED_OPS = frozenset(
     {
         "Const", "NoOp", "VariableV2", "Variable", "VarHandleOp", "VarIsInitializedOp",
@@ -218,21 +221,9 @@ class GraphSource(Source):
 
     def _placeholders_needed(self, tensor_names: Sequence[str], fed: set[str]) -> list[str]:
         """Placeholders the tensors depend on, stopping at ops whose outputs are fed."""
-        op_inputs = self._inputs_of_ops()
-        fed_ops = {name.split(":", 1)[0] for name in fed}
-        needed: list[str] = []
-        seen: set[str] = set()
-        stack = [name.split(":", 1)[0] for name in tensor_names]
-        while stack:
-            op_name = stack.pop()
-            if op_name in seen or op_name in fed_ops:
-                continue
-            seen.add(op_name)
-            op_type, inputs = op_inputs.get(op_name, ("", ()))
-            if op_type in ("Placeholder", "PlaceholderV2"):
-                needed.append(f"{op_name}:0")
-            stack.extend(name.lstrip("^").split(":", 1)[0] for name in inputs)
-        return needed
+        fed_ops = {op_name(name) for name in fed}
+        placeholders = ops_reached(tensor_names, self._inputs_of_ops(), _PLACEHOLDER_OPS, fed_ops)
+        return [f"{name}:0" for name in placeholders]
 
     def suggest(self) -> tuple[dict[str, str], dict[str, str]]:
         candidates = self.candidates()
@@ -241,7 +232,7 @@ class GraphSource(Source):
             named = [
                 c for c in candidates
                 if c.role == "tensor" and "/" not in c.name and c.shape != ()
-                and not _AUTO_NAME.match(c.name.split(":", 1)[0])
+                and not _AUTO_NAME.match(op_name(c.name))
             ]
             outputs = named[-1:]
         if not outputs:
