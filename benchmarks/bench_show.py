@@ -28,22 +28,16 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from checkout_env import checkout_env  # noqa: E402
+
 TARGET_RATIO = 30.0
 HEAVY = ("tensorflow", "pandas", "ipywidgets")
 
 # 1024 -> 2048 -> 2048 -> 2048 -> 1024: 12,590,080 float32 parameters, 50.4 MB.
 INPUT_WIDTH = 1024
 LAYER_WIDTHS = (2048, 2048, 2048, 1024)
-
-
-def quiet_env() -> dict[str, str]:
-    """The environment of every timed process: TensorFlow's logs off, this checkout importable."""
-    env = dict(os.environ)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
 
 
 def build_saved_model(directory: Path) -> None:
@@ -103,7 +97,7 @@ def time_command(command: list[str], runs: int, warmup: int) -> list[float] | No
     for run in range(warmup + runs):
         start = time.perf_counter()
         result = subprocess.run(
-            command, env=quiet_env(), capture_output=True, text=True, check=False
+            command, env=checkout_env(), capture_output=True, text=True, check=False
         )
         elapsed = time.perf_counter() - start
         if result.returncode != 0:
@@ -130,7 +124,7 @@ def import_report(runs: int) -> tuple[dict[str, bool], float] | None:
     for _ in range(runs):
         result = subprocess.run(
             [sys.executable, "-c", code],
-            env=quiet_env(),
+            env=checkout_env(),
             capture_output=True,
             text=True,
             check=False,

@@ -438,3 +438,16 @@ def model_file_copy(model_files, tmp_path):
         return destination
 
     return copy
+
+
+# --- reporting ------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the browser tests left their screenshots, when they took any."""
+    from jupyterlab_browser import SCREENSHOT_DIR, SCREENSHOTS
+
+    if SCREENSHOTS:
+        terminalreporter.write_line(
+            f"Browser screenshots ({len(SCREENSHOTS)}) of each scenario's final state: "
+            f"{SCREENSHOT_DIR}")

@@ -159,7 +159,7 @@ class TensorPicker(widgets.VBox):
 
     def _add_row(self, alias: str, candidate: Candidate) -> None:
         text = widgets.Text(value=alias, layout=widgets.Layout(width="14em"),
-                            tooltip="The alias a client uses for this tensor")
+                            tooltip=f"The alias a client uses for {candidate.name}")
         label = widgets.HTML(
             f"<code>{escape(candidate.name)}</code> <small>{escape(candidate.dtype)} "
             f"{escape(candidate.shape_text)} · {escape(candidate.role)}"
