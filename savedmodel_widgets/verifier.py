@@ -236,15 +236,20 @@ class VerifyReport:
                        f"{', '.join(repr(s.name) for s in self.signatures) or 'none'}.")
 
     def summary(self) -> str:
-        """One line: the verdict, what was verified and the first problems."""
+        """One line: the path, the verdict, what was verified and the first problems."""
+        return f"Verify {self.path}: {self.verdict()}"
+
+    def verdict(self) -> str:
+        """:meth:`summary` without the path: ``OK: ...``, ``FAILED: ...`` or
+        ``nothing verified...``."""
         ran = [s for s in self.signatures if not s.skipped]
         skipped = [s for s in self.signatures if s.skipped]
         tail = "".join(f"; skipped {s.name!r}: {s.skip_reason}" for s in skipped)
         tail += f"; but {self.note}" * bool(self.note)
         if self.error:
-            return _one_line(f"Verify {self.path}: FAILED: {self.error}")
+            return _one_line(f"FAILED: {self.error}")
         if not ran:
-            return _one_line(f"Verify {self.path}: nothing verified{tail}")
+            return _one_line(f"nothing verified{tail}")
         if self.ok:
             if self.compared_with_source:
                 diff = self.max_abs_diff
@@ -254,11 +259,10 @@ class VerifyReport:
                 how = "outputs not compared with a source"
             version = f" in TensorFlow {self.tensorflow_version}" * bool(self.tensorflow_version)
             return _one_line(
-                f"Verify {self.path}: OK: {count_text(len(ran), 'signature')} reloaded and run"
-                f"{version}, {how}{tail}"
+                f"OK: {count_text(len(ran), 'signature')} reloaded and run{version}, {how}{tail}"
             )
         problems = [_signature_problem(s) for s in ran if not s.ok]
-        return _one_line(f"Verify {self.path}: FAILED: {'; '.join(problems)}{tail}")
+        return _one_line(f"FAILED: {'; '.join(problems)}{tail}")
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per output of every signature (one per skipped or failed signature

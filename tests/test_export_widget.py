@@ -85,7 +85,11 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     assert widget.report is not None and widget.report.ok
     verification = html_text(widget.results.panes["verification"].value)
     assert "passed" in verification and "probabilities" in verification
-    assert "Exported to" in status_text(widget) and "OK" in status_text(widget)
+    assert status_text(widget) == (f"Exported to {widget.result.path} in "
+                                   f"{widget.result.seconds:.1f} s. Verification: "
+                                   f"{widget.report.verdict()}")
+    assert widget.report.verdict().startswith("OK: 1 signature reloaded")
+    assert widget.report.summary() == f"Verify {widget.result.path}: {widget.report.verdict()}"
     assert not widget.export_button.disabled and widget.export_button.description == "Export"
     assert widget.progress.layout.display == "none" and not widget.running
 

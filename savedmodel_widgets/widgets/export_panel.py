@@ -232,7 +232,7 @@ class ExportPanel(widgets.VBox):
             return
         self.report = report
         self.results.show_report(report)
-        summary = f"{exported} {report.summary()}"
+        summary = f"{exported} Verification: {report.verdict()}"
         self.status.value = ok_html(summary) if report.ok else error_html(summary)
 
 
