@@ -72,7 +72,7 @@ def time_one_run(tab: NotebookTab) -> tuple[float, float, float, float]:
 
     started = time.perf_counter()
     tab.run_cell(widget_cell)
-    widget = widget_cell.locator(".widget-vbox").first
+    widget = tab.widget("w = smw.ExportWidget")
     widget.get_by_title("Export", exact=True).wait_for(timeout=TIMEOUT_MS)
     shown = time.perf_counter() - started
     tab.wait_executed(widget_cell)

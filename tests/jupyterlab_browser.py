@@ -1,6 +1,6 @@
 """JupyterLab in a scratch directory, driven through Debian's Chromium with Playwright.
 
-Shared by the browser tests (``test_e2e_*.py``) and ``benchmarks/bench_widget_render.py``.
+Shared by the browser tests (``test_e2e.py``) and ``benchmarks/bench_widget_render.py``.
 The server runs this checkout's package (``PYTHONPATH``), listens on 127.0.0.1 at a free
 port, and starts quietly: no news toast, no update check, no kernel dialog. Every wait
 is on something a person would see (text, a kernel that says Idle), never a fixed sleep.
@@ -243,6 +243,10 @@ class NotebookTab:
         """The first code cell whose source contains ``text``."""
         return self.code_cells.filter(
             has=self.page.locator(".jp-InputArea-editor", has_text=text)).first
+
+    def widget(self, text: str) -> Any:
+        """The (outermost) widget shown by the first code cell whose source contains ``text``."""
+        return self.code_cell(text).locator(".widget-vbox").first
 
     def select(self, cell: Any) -> None:
         """Make ``cell`` the active cell (command mode), as clicking its prompt does."""

@@ -94,7 +94,7 @@ def start_here(browser: object, lab: JupyterLabServer) -> Iterator[NotebookTab]:
 def test_export_by_clicking_in_start_here(start_here: NotebookTab, lab: JupyterLabServer,
                                           tf: object) -> None:
     tab = start_here
-    widget = tab.code_cell("w = smw.ExportWidget").locator(".widget-vbox").first
+    widget = tab.widget("w = smw.ExportWidget")
     expect(widget).to_be_visible()
     choose_option(widget.get_by_label("Model"), "model ")
     alias = widget.get_by_title("The alias a client uses for probabilities")
@@ -147,7 +147,7 @@ def test_export_by_clicking_in_start_here(start_here: NotebookTab, lab: JupyterL
 
 def test_export_into_a_full_directory_shows_the_error_and_keeps_the_choices(
         start_here: NotebookTab) -> None:
-    widget = start_here.code_cell("w = smw.ExportWidget").locator(".widget-vbox").first
+    widget = start_here.widget("w = smw.ExportWidget")
     signature, directory = widget.get_by_label("Signature"), widget.get_by_label("Directory")
     alias = widget.get_by_title("The alias a client uses for probabilities")
     type_into(signature, "predict_images")
@@ -203,7 +203,7 @@ def test_inspect_widget_shows_the_tree_and_lists_the_checks(inspect_tab: Noteboo
     tab = inspect_tab
     tab.run_all()
     assert tab.error_outputs() == []
-    widget = tab.code_cell("%load_ext").locator(".widget-vbox").first
+    widget = tab.widget("%load_ext")
     expect(widget.get_by_text("Inspect a SavedModel")).to_be_visible()
     expect(widget.get_by_label("Path")).to_have_value("models/keras_export")
 
@@ -258,7 +258,7 @@ def test_filter_box_narrows_the_candidates_of_a_large_graph_as_the_user_types(
     tab = large_graph_tab
     tab.run_all()
     assert tab.error_outputs() == []
-    widget = tab.code_cell("import savedmodel_widgets").locator(".widget-vbox").first
+    widget = tab.widget("import savedmodel_widgets")
     outputs = widget.locator(".widget-vbox", has=tab.page.get_by_text("Outputs", exact=True)
                              ).last
     matches = outputs.locator("select")
