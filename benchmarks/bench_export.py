@@ -50,14 +50,14 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from savedmodel_widgets.exporter import ExportSpec, export
+    from savedmodel_widgets import export, suggest_spec
 
     model = build_model()
     params = model.count_params()
     root = Path(tempfile.mkdtemp(prefix="bench_export_"))
 
     def ours(path: Path) -> None:
-        export(ExportSpec.for_model(model, path))
+        export(suggest_spec(model, path))
 
     def raw(path: Path) -> None:
         spec = tf.TensorSpec((None, 2500), tf.float32, name="features")

@@ -7,8 +7,8 @@ Examples
 --------
 >>> import savedmodel_widgets as smw                   # doctest: +SKIP
 >>> smw.inspect("export/1")                            # doctest: +SKIP
->>> spec = smw.ExportSpec.for_model(model, "export", version="auto")  # doctest: +SKIP
->>> result = smw.export(spec)                          # doctest: +SKIP
+>>> spec = smw.suggest_spec(model, "export", version="auto")  # doctest: +SKIP
+>>> result = smw.export(spec, verify=True)             # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 from . import errors
+from .codegen import export_code
 from .convert import (
     FoundModelFile,
     ModelFile,
@@ -24,7 +25,7 @@ from .convert import (
     list_checkpoint_variables,
     load_model_file,
 )
-from .exporter import ExportResult, ExportSpec, SignatureSpec, export
+from .exporter import export
 from .savedmodel import (
     CheckResult,
     FileEntry,
@@ -38,7 +39,15 @@ from .savedmodel import (
     find_saved_models,
     read_saved_model,
 )
-from .sources import Candidate, ModelEntry, find_models, list_candidates, suggest_signature
+from .sources import (
+    Candidate,
+    ModelEntry,
+    find_models,
+    list_candidates,
+    suggest_signature,
+    suggest_spec,
+)
+from .spec import ExportProgress, ExportResult, ExportSpec, SignatureSpec
 from .verifier import VerifyReport, verify
 
 __version__ = "0.1.0"
@@ -47,6 +56,7 @@ __all__ = [
     "Candidate",
     "ConvertWidget",
     "CheckResult",
+    "ExportProgress",
     "ExportResult",
     "ExportSpec",
     "ExportWidget",
@@ -67,6 +77,7 @@ __all__ = [
     "convert",
     "errors",
     "export",
+    "export_code",
     "export_widget",
     "find_model_files",
     "find_models",
@@ -78,6 +89,7 @@ __all__ = [
     "load_model_file",
     "read_saved_model",
     "suggest_signature",
+    "suggest_spec",
     "verify",
 ]
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .codegen import _call, _Group, _statement, string_literal
+from ._codeformat import Group, call, statement, string_literal
+
+__all__ = [
+    "checkpoint_read_code",
+    "keras_load_code",
+    "meta_graph_load_code",
+    "saver_restore_code",
+    "weights_load_code",
+]
 
 
 def _code(imports: str, comment: str, statements: list[str]) -> str:
@@ -18,22 +26,22 @@ def _code(imports: str, comment: str, statements: list[str]) -> str:
 def keras_load_code(module: str, path: str, custom_objects: Mapping[str, Any],
                     safe_mode_off: bool) -> str:
     """``model = keras.models.load_model(path, compile=False)`` (or ``tf_keras``)."""
-    kwargs: dict[str, str | _Group] = {}
+    kwargs: dict[str, str | Group] = {}
     if custom_objects:
         items = tuple((f"{string_literal(name)}: ", getattr(obj, "__name__", name))
                       for name, obj in custom_objects.items())
-        kwargs["custom_objects"] = _Group("{", items, "}")
+        kwargs["custom_objects"] = Group("{", items, "}")
     kwargs["compile"] = "False"
     if safe_mode_off:
         kwargs["safe_mode"] = "False"
-    call = _call(f"{module}.models.load_model", string_literal(path), **kwargs)
-    return _code(f"import {module}", "", _statement(call, target="model"))
+    load = call(f"{module}.models.load_model", string_literal(path), **kwargs)
+    return _code(f"import {module}", "", statement(load, target="model"))
 
 
 def weights_load_code(path: str) -> str:
     """``model.load_weights(path)`` into the model the user built."""
     return _code("", "model: the built model given as model=",
-                 _statement(_call("model.load_weights", string_literal(path))))
+                 statement(call("model.load_weights", string_literal(path))))
 
 
 def meta_graph_load_code(meta: str, prefix: str, tables: bool) -> str:
@@ -41,10 +49,10 @@ def meta_graph_load_code(meta: str, prefix: str, tables: bool) -> str:
     lines = [
         "graph = tf.Graph()",
         "with graph.as_default():",
-        *_statement(_call("tf.compat.v1.train.import_meta_graph", string_literal(meta),
+        *statement(call("tf.compat.v1.train.import_meta_graph", string_literal(meta),
                           clear_devices="True"), indent=4, target="saver"),
         "    sess = tf.compat.v1.Session(graph=graph)",
-        *_statement(_call("saver.restore", "sess", string_literal(prefix)), indent=4),
+        *statement(call("saver.restore", "sess", string_literal(prefix)), indent=4),
     ]
     if tables:
         lines.append("sess.run(graph.get_collection(tf.compat.v1.GraphKeys.TABLE_INITIALIZERS))")
@@ -56,7 +64,7 @@ def saver_restore_code(prefix: str) -> str:
     lines = [
         "with sess.graph.as_default():",
         "    saver = tf.compat.v1.train.Saver()",
-        *_statement(_call("saver.restore", "sess", string_literal(prefix)), indent=4),
+        *statement(call("saver.restore", "sess", string_literal(prefix)), indent=4),
     ]
     return _code("import tensorflow as tf",
                  "sess: the session given as model=, its graph rebuilt by your code", lines)
@@ -64,9 +72,9 @@ def saver_restore_code(prefix: str) -> str:
 
 def checkpoint_read_code(child: str | None, prefix: str) -> str:
     """``tf.train.Checkpoint(model=model).read(prefix).expect_partial()``."""
-    checkpoint = _call("tf.train.Checkpoint", "model") if child is None else _Group(
+    checkpoint = call("tf.train.Checkpoint", "model") if child is None else Group(
         "tf.train.Checkpoint(", ((f"{child}=", "model"),), ")")
-    lines = [*_statement(checkpoint, target="checkpoint"),
-             *_statement(_call("checkpoint.read", string_literal(prefix)), target="status"),
+    lines = [*statement(checkpoint, target="checkpoint"),
+             *statement(call("checkpoint.read", string_literal(prefix)), target="status"),
              "status.expect_partial()  # optimizer slots and counters are not needed to serve"]
     return _code("import tensorflow as tf", "model: the built model given as model=", lines)

@@ -33,11 +33,12 @@ from .errors import (
     UnknownCustomObjectError,
     UntrustedCodeError,
 )
-from .exporter import ExportResult, Version, export
+from .exporter import export
 from .savedmodel import SavedModelInfo, check, read_saved_model
 from .savedmodel.checks import TARGETS, CheckResult, is_ready, verdict
 from .savedmodel.info import DEFAULT_SIGNATURE
 from .savedmodel.text import format_bytes, format_columns, render_summary
+from .spec import ExportResult, Version
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1

@@ -3,7 +3,7 @@
 The code is what a user would write by hand in the notebook where the source
 object is the variable ``spec.source_name``: no import of savedmodel_widgets,
 one step per line, with a comment where TensorFlow needs explaining. It writes
-the same signature table as :func:`~savedmodel_widgets.exporter.export`:
+the same signature table as :func:`~savedmodel_widgets.export`:
 
 - a TF1 session or graph: ``simple_save`` for a single ``serving_default``
   predict signature tagged ``serve``, else the reference's
@@ -22,35 +22,45 @@ attributes say everything the code needs.
 Examples
 --------
 >>> print(export_code(spec))                                       # doctest: +SKIP
->>> print(ExportSpec.for_model(model, "export/digits").to_code())  # doctest: +SKIP
+>>> print(export_code(suggest_spec(model, "export/digits")))       # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._codeformat import Code as _Code
+from ._codeformat import Group as _Group
+from ._codeformat import call as _call
+from ._codeformat import dict_code as _dict
+from ._codeformat import format_code as _format
+from ._codeformat import list_code as _list
+from ._codeformat import statement as _statement
+from ._codeformat import string_literal
 from .errors import ExportSpecError
-from .exporter import ExportSpec, SignatureSpec, target_path, validate
 from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, Shape, format_shape
-from .sources import clean_alias
+from .sources import Source, clean_alias
 from .sources._source import TracedSource, structure_kind
-from .sources.keras_models import captures_untracked_resources
+from .sources.framework_internals import (
+    keras_history,
+    keras_node,
+    model_input_structure,
+    model_output_structure,
+    node_call_arguments,
+    node_input_tensors,
+)
+from .sources.graphs import GraphSource
+from .sources.keras_models import KerasSource
+from .sources.keras_saving import captures_untracked_resources
 from .sources.keras_subclassed import SubclassedKerasSource
-
-if TYPE_CHECKING:
-    from .sources.graphs import GraphSource
-    from .sources.keras_models import KerasSource
-    from .sources.modules import ModuleSource
+from .sources.modules import ModuleSource
+from .spec import ExportSpec, SignatureSpec, target_path
+from .validation import validate
 
 __all__ = ["export_code"]
-
-LINE_LENGTH = 99
-"""Generated lines stay within this many characters where the names allow it."""
 
 TF1 = "tf.compat.v1.saved_model"
 METHOD_CONSTANTS = {
@@ -68,7 +78,7 @@ TABLE_INITIALIZERS = "table_initializer"  # tf.compat.v1.GraphKeys.TABLE_INITIAL
 MAIN_OP_KEYS = ("saved_model_main_op", "legacy_init_op")
 
 
-def export_code(spec: ExportSpec) -> str:
+def export_code(spec: ExportSpec, *, source: Source | None = None) -> str:
     """The plain TensorFlow code that writes the same SavedModel as ``export(spec)``.
 
     Parameters
@@ -76,13 +86,16 @@ def export_code(spec: ExportSpec) -> str:
     spec : ExportSpec
         A valid spec; ``spec.source_name`` is the variable that holds the
         source in the user's notebook (``model``, ``sess``, ``module``).
+    source : Source, optional
+        ``spec.source`` already opened (as the export does), so its candidates and
+        traced functions are reused.
 
     Returns
     -------
     str
         Python code that starts with its imports and ends with a newline. The
         target directory is a literal path: with ``version="auto"`` it is the
-        version directory :func:`~savedmodel_widgets.exporter.target_path` gives
+        version directory :func:`~savedmodel_widgets.spec.target_path` gives
         now, which a comment says.
 
     Raises
@@ -92,21 +105,22 @@ def export_code(spec: ExportSpec) -> str:
     SourceError
         When the source cannot be exported.
     """
-    source = validate(spec)
+    source = validate(spec, source)
     if not spec.source_name.isidentifier() or keyword.iskeyword(spec.source_name):
         raise ExportSpecError(
             f"source_name {spec.source_name!r} is not a Python variable name; give the name "
             "that holds the model in the notebook, e.g. 'model' or 'sess'."
         )
-    if source.kind in ("session", "graph"):
-        writer = _graph_code
-    elif source.kind == "module":
-        writer = _module_code
+    if isinstance(source, GraphSource):
+        imports, body = _graph_code(spec, source)
+    elif isinstance(source, ModuleSource):
+        imports, body = _module_code(spec, source)
     elif isinstance(source, SubclassedKerasSource):
-        writer = _subclassed_keras_code
+        imports, body = _subclassed_keras_code(spec, source)
+    elif isinstance(source, KerasSource):
+        imports, body = _keras_code(spec, source)
     else:
-        writer = _keras_code
-    imports, body = writer(spec, source)  # type: ignore[arg-type]
+        raise ExportSpecError(f"No code can be written for a {source.kind} source.")
     load_lines = spec.load_code.strip("\n").splitlines()
     load_imports = {line for line in load_lines if line.startswith(("import ", "from "))}
     load_body = [line for line in load_lines if line not in load_imports]
@@ -123,72 +137,12 @@ def export_code(spec: ExportSpec) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-# Formatting -----------------------------------------------------------------------
-
-
-def string_literal(text: str) -> str:
-    """A double-quoted Python string literal."""
-    literal = json.dumps(text, ensure_ascii=False)
-    try:
-        literal.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        literal = json.dumps(text)
-    return literal
+# Names ------------------------------------------------------------------------------
 
 
 def _shape(shape: Shape) -> str:
     """A shape as Python code: ``(None, 8)``, ``(None,)``, ``()``, or ``None`` (any rank)."""
     return "None" if shape is None else format_shape(shape)
-
-
-@dataclass(frozen=True)
-class _Group:
-    """Code in brackets (a call's arguments, a list, a dict) that wraps when it is long."""
-
-    opening: str
-    items: tuple[tuple[str, _Code], ...]
-    closing: str
-
-
-_Code = str | _Group
-
-
-def _call(callee: str, *args: _Code, **kwargs: _Code) -> _Group:
-    items = [("", arg) for arg in args] + [(f"{key}=", value) for key, value in kwargs.items()]
-    return _Group(f"{callee}(", tuple(items), ")")
-
-
-def _list(items: Iterable[_Code]) -> _Group:
-    return _Group("[", tuple(("", item) for item in items), "]")
-
-
-def _dict(items: Iterable[tuple[str, _Code]]) -> _Group:
-    return _Group("{", tuple((f"{string_literal(key)}: ", value) for key, value in items), "}")
-
-
-def _flat(code: _Code) -> str:
-    if isinstance(code, str):
-        return code
-    inner = ", ".join(prefix + _flat(value) for prefix, value in code.items)
-    return f"{code.opening}{inner}{code.closing}"
-
-
-def _format(code: _Code, indent: int = 0, prefix: str = "", suffix: str = "") -> list[str]:
-    """Lines of ``prefix + code + suffix``: one line if it fits, else one item per line."""
-    pad = " " * indent
-    line = f"{pad}{prefix}{_flat(code)}{suffix}"
-    if isinstance(code, str) or len(line) <= LINE_LENGTH or not code.items:
-        return [line]
-    lines = [f"{pad}{prefix}{code.opening}"]
-    for item_prefix, value in code.items:
-        lines.extend(_format(value, indent + 4, item_prefix, ","))
-    lines.append(f"{pad}{code.closing}{suffix}")
-    return lines
-
-
-def _statement(code: _Code, indent: int = 0, target: str = "") -> list[str]:
-    """``target = code`` (or just ``code``) as formatted lines."""
-    return _format(code, indent, f"{target} = " if target else "")
 
 
 class _Names:
@@ -414,15 +368,14 @@ def _calls_model_directly(model: Any, inputs: Sequence[Any], outputs: Sequence[A
     order, and the call returns a bare tensor or a flat list of two or more
     (not a dict, not nested, not a list of one).
     """
-    from .sources.keras_models import _input_struct, _output_struct
-
     def same(chosen: Sequence[Any], model_tensors: Sequence[Any]) -> bool:
         return [id(t) for t in chosen] == [id(t) for t in model_tensors]
 
     if not same(inputs, model.inputs) or not same(outputs, model.outputs):
         return False
-    return _flat_structure(_input_struct(model), len(inputs), allow_single_list=True) and (
-        _flat_structure(_output_struct(model), len(outputs), allow_single_list=False)
+    return _flat_structure(model_input_structure(model), len(inputs),
+                           allow_single_list=True) and (
+        _flat_structure(model_output_structure(model), len(outputs), allow_single_list=False)
     )
 
 
@@ -445,9 +398,11 @@ def _flat_structure(structure: Any, count: int, allow_single_list: bool) -> bool
 def _keras_tensor_code(model: Any, tensor: Any, model_var: str) -> str:
     """Code that names ``tensor`` of the model's graph, checked on the live model.
 
-    Public Keras first (``model.get_layer("embedding").output``,
-    ``model.inputs[0]``); a tensor of a shared layer or a plain op in Keras 3
-    has no public name, so the last resort is the layer's inbound node.
+    Public Keras only: ``model.get_layer("embedding").output``, ``model.inputs[0]``,
+    tf_keras' ``get_output_at``, a Keras 3 op found in ``model.operations``. The
+    output of a second call of a shared layer has no public name in Keras 3: the
+    code calls the layer again on the same input, which computes the same tensor
+    with the same weights. Anything else is refused.
     """
     for code, get in _keras_tensor_ways(model, tensor, model_var):
         try:
@@ -455,18 +410,22 @@ def _keras_tensor_code(model: Any, tensor: Any, model_var: str) -> str:
                 return code
         except (AttributeError, IndexError, KeyError, TypeError, ValueError, RuntimeError):
             continue
+    recall = _call_again_code(model, tensor, model_var)
+    if recall:
+        return recall
     raise ExportSpecError(
-        f"Cannot write code that picks the tensor {tensor.name!r} out of {model_var!r}; "
-        "use export() directly for this signature, or choose a layer output instead."
+        f"Cannot write plain Keras code that picks the tensor {tensor.name!r} out of "
+        f"{model_var!r}: public Keras has no name for it. export() writes this signature; "
+        "for code to copy, choose a layer output that get_layer(...).output names."
     )
 
 
-def _keras_tensor_ways(
-    model: Any, tensor: Any, model_var: str
-) -> Iterable[tuple[str, Callable[[], Any]]]:
-    operation, node_index, tensor_index = tensor._keras_history
+def _public_owners(model: Any, operation: Any, model_var: str
+                   ) -> list[tuple[str, Callable[[], Any]]]:
+    """Code that names the layer (or Keras 3 op) ``operation`` publicly, each with a getter
+    that checks the code finds that very object: by ``get_layer``, then in
+    ``model.operations``."""
     name = operation.name
-    layer = f"{model_var}.get_layer({string_literal(name)})"
 
     def get_layer() -> Any:
         found = model.get_layer(name)
@@ -474,6 +433,24 @@ def _keras_tensor_ways(
             raise ValueError(name)
         return found
 
+    def operation_by_name() -> Any:  # Keras 3: a plain op (keras.ops.add) is not a layer
+        found = next(op for op in model.operations if op.name == name)
+        if found is not operation:
+            raise ValueError(name)
+        return found
+
+    return [
+        (f"{model_var}.get_layer({string_literal(name)})", get_layer),
+        (f"next(op for op in {model_var}.operations if op.name == {string_literal(name)})",
+         operation_by_name),
+    ]
+
+
+def _keras_tensor_ways(
+    model: Any, tensor: Any, model_var: str
+) -> Iterable[tuple[str, Callable[[], Any]]]:
+    operation, node_index, tensor_index = keras_history(tensor)
+    (layer, get_layer), (op_code, get_op) = _public_owners(model, operation, model_var)
     yield f"{layer}.output", lambda: get_layer().output
     yield f"{layer}.output[{tensor_index}]", lambda: get_layer().output[tensor_index]
     for index, model_input in enumerate(model.inputs):
@@ -482,31 +459,31 @@ def _keras_tensor_ways(
     for index, model_output in enumerate(model.outputs):
         if model_output is tensor:
             yield f"{model_var}.outputs[{index}]", lambda t=model_output: t
-    # tf_keras: a shared layer's output at one of its nodes.
-    yield (
-        f"{layer}.get_output_at({node_index})",
-        lambda: get_layer().get_output_at(node_index),
-    )
-    yield (
-        f"{layer}.get_output_at({node_index})[{tensor_index}]",
-        lambda: get_layer().get_output_at(node_index)[tensor_index],
-    )
-    # Keras 3: a plain op (keras.ops.add) is in model.operations, not in model.layers.
-    op_code = f"next(op for op in {model_var}.operations if op.name == {string_literal(name)})"
+    # tf_keras: a shared layer's output at one of its calls.
+    yield (f"{layer}.get_output_at({node_index})",
+           lambda: get_layer().get_output_at(node_index))
+    yield (f"{layer}.get_output_at({node_index})[{tensor_index}]",
+           lambda: get_layer().get_output_at(node_index)[tensor_index])
+    yield f"{op_code}.output", lambda: get_op().output
 
-    def operation_by_name() -> Any:
-        found = next(op for op in model.operations if op.name == name)
-        if found is not operation:
-            raise ValueError(name)
-        return found
 
-    yield f"{op_code}.output", lambda: operation_by_name().output
-    # Keras 3 has no public name for the output of a shared layer's second call.
-    for owner, get_owner in ((layer, get_layer), (op_code, operation_by_name)):
-        yield (
-            f"{owner}._inbound_nodes[{node_index}].output_tensors[{tensor_index}]",
-            lambda get=get_owner: get()._inbound_nodes[node_index].output_tensors[tensor_index],
-        )
+def _call_again_code(model: Any, tensor: Any, model_var: str) -> str:
+    """``layer(input)`` for the one output of a layer's call on one tensor; empty when the
+    call took more than that or its layer has no public name."""
+    operation, node_index, tensor_index = keras_history(tensor)
+    node = keras_node(operation, node_index)
+    inputs = node_input_tensors(node)
+    args, kwargs = node_call_arguments(node)
+    if tensor_index != 0 or len(inputs) != 1 or len(args) != 1 or args[0] is not inputs[0] \
+            or kwargs:
+        return ""
+    for owner, get in _public_owners(model, operation, model_var):
+        try:
+            get()
+        except (StopIteration, ValueError):
+            continue
+        return f"{owner}({_keras_tensor_code(model, inputs[0], model_var)})"
+    return ""
 
 
 def _subclassed_keras_code(

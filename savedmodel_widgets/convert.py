@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ._load_code import (
     checkpoint_read_code,
@@ -32,18 +32,17 @@ from ._load_code import (
     saver_restore_code,
     weights_load_code,
 )
-from .errors import ConvertError, ModelCodeNeededError
-from .exporter import ExportResult, ExportSpec, SignatureSpec, Version, export
+from .errors import ConvertError, ModelCodeNeededError, UnknownCustomObjectError
+from .exporter import export
 from .savedmodel.info import DEFAULT_SIGNATURE
 from .savedmodel.layout import KERAS_SUFFIXES
-from .sources import model_kind, open_source
+from .sources import Source, model_kind, open_source
 from .sources._source import suggest_aliases
 from .sources.checkpoint_files import CheckpointFiles, find_checkpoint, list_checkpoint_variables
 from .sources.file_search import FoundModelFile, find_model_files
 from .sources.keras_files import HDF5_SIGNATURE, ZIP_SIGNATURE, KerasFile, read_keras_file
-
-if TYPE_CHECKING:
-    from .sources import Source
+from .spec import ExportProgress, ExportResult, ExportSpec, SignatureSpec, Version
+from .verifier import Inputs
 
 __all__ = [
     "FoundModelFile",
@@ -186,6 +185,7 @@ def load_model_file(
     *,
     model: ModelArgument = None,
     custom_objects: Mapping[str, Any] | None = None,
+    namespace: Mapping[str, Any] | None = None,
     trust: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ModelFile:
@@ -207,6 +207,10 @@ def load_model_file(
         load only the weights into this model (no code from the file runs).
     custom_objects : Mapping[str, object], optional
         Custom Keras layer classes and functions, by the names the file uses.
+    namespace : Mapping[str, object], optional
+        Where else to look for the custom classes and functions the file names,
+        such as a notebook's ``globals()``: each one the file needs and
+        ``custom_objects`` lacks is taken from here by its name.
     trust : bool
         Load ``Lambda`` layers, which run Python code stored in the file.
         Without it such a file is refused. Default False.
@@ -225,15 +229,25 @@ def load_model_file(
     ModelCodeNeededError
         The file holds values without the model's code and ``model`` is not given.
     UnknownCustomObjectError
-        The file names a custom layer that ``custom_objects`` lacks.
+        The file names a custom layer that neither ``custom_objects`` nor
+        ``namespace`` has.
     UntrustedCodeError
         The file holds ``Lambda`` layers and ``trust`` is False.
     """
     report = progress or (lambda message: None)
     path = Path(path).expanduser()
-    if _is_keras_file(path):
-        return _load_keras(read_keras_file(path), model, custom_objects, trust, report)
-    return _load_checkpoint(find_checkpoint(_checkpoint_path(path)), model, report)
+    if not _is_keras_file(path):
+        return _load_checkpoint(find_checkpoint(_checkpoint_path(path)), model, report)
+    info = read_keras_file(path)
+    objects = dict(custom_objects or {})
+    while True:
+        try:
+            return _load_keras(info, model, objects, trust, report)
+        except UnknownCustomObjectError as error:
+            if namespace is None or error.name in objects or error.name not in namespace:
+                raise
+            report(f"Taking the custom class {error.name!r} from the namespace")
+            objects[error.name] = namespace[error.name]
 
 
 def convert(
@@ -248,8 +262,11 @@ def convert(
     overwrite: bool = False,
     model: ModelArgument = None,
     custom_objects: Mapping[str, Any] | None = None,
+    namespace: Mapping[str, Any] | None = None,
     trust: bool = False,
-    progress: Callable[[str], None] | None = None,
+    verify: bool = False,
+    verify_inputs: Inputs | None = None,
+    progress: Callable[[str | ExportProgress], None] | None = None,
 ) -> ExportResult:
     """Convert a model file to a SavedModel in one call.
 
@@ -266,21 +283,28 @@ def convert(
     signature_name, method, version, overwrite
         As for :class:`~savedmodel_widgets.SignatureSpec` and
         :class:`~savedmodel_widgets.ExportSpec`.
-    model, custom_objects, trust, progress
+    model, custom_objects, namespace, trust
         As for :func:`load_model_file`.
+    verify, verify_inputs
+        As ``verify`` and ``inputs`` of :func:`~savedmodel_widgets.export`: reload the
+        SavedModel in a fresh process and compare it with the loaded model.
+    progress : callable, optional
+        Called with a message at each step of loading the file, then with each
+        :class:`~savedmodel_widgets.ExportProgress` of the export.
 
     Returns
     -------
     ExportResult
-        Its ``spec.source`` is the loaded model, so ``result.verify()``
-        compares the SavedModel with it.
+        Its ``spec.source`` is the loaded model, so ``verify(result)`` compares
+        the SavedModel with it.
     """
     loaded = path if isinstance(path, ModelFile) else load_model_file(
-        path, model=model, custom_objects=custom_objects, trust=trust, progress=progress)
+        path, model=model, custom_objects=custom_objects, namespace=namespace, trust=trust,
+        progress=progress)
     spec = loaded.spec(directory, inputs=inputs, outputs=outputs,
                        signature_name=signature_name, method=method, version=version,
                        overwrite=overwrite)
-    return export(spec, progress=progress)
+    return export(spec, verify=verify, inputs=verify_inputs, progress=progress)
 
 
 # Which kind of file ---------------------------------------------------------------

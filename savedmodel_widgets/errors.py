@@ -12,6 +12,7 @@ __all__ = [
     "CorruptSavedModelError",
     "ExportError",
     "ExportSpecError",
+    "FrameworkAPIError",
     "SourceError",
     "TargetExistsError",
     "NotASavedModelError",
@@ -42,6 +43,14 @@ class CorruptSavedModelError(SavedModelError):
 
 class SourceError(SavedModelWidgetsError, TypeError):
     """An object cannot be exported: not a supported model, or not ready (not built)."""
+
+
+class FrameworkAPIError(SavedModelWidgetsError, RuntimeError):
+    """TensorFlow or Keras lacks an internal attribute this project reads.
+
+    The message names the attribute and the installed version; it means the
+    installed TensorFlow or Keras is newer (or older) than the project supports.
+    """
 
 
 class ExportError(SavedModelWidgetsError):

@@ -1,320 +1,145 @@
-"""ExportSpec -> SavedModel on disk: validated first, written atomically, read back.
+"""ExportSpec -> SavedModel on disk, in one call: validated first, written atomically,
+read back, its plain TensorFlow code written, and verified when asked.
 
 Examples
 --------
->>> spec = ExportSpec.for_model(model, "export/digits", version="auto")  # doctest: +SKIP
->>> result = export(spec, progress=print)                                 # doctest: +SKIP
->>> result.info.signature_table()                                          # doctest: +SKIP
+>>> spec = suggest_spec(model, "export/digits", version="auto")  # doctest: +SKIP
+>>> result = export(spec, verify=True, progress=print)           # doctest: +SKIP
+>>> result.info.signature_table(), result.report.ok             # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
 
 from . import _atomic
-from .errors import ExportError, ExportSpecError, SavedModelWidgetsError, TargetExistsError
-from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, SavedModelInfo
-from .sources import is_valid_alias, open_source
-from .sources._source import choices_text
+from .codegen import export_code
+from .errors import ExportError, SavedModelWidgetsError, TargetExistsError
+from .savedmodel.reader import read_saved_model
+from .sources import Source
+from .spec import (
+    ExportProgress,
+    ExportResult,
+    ExportSpec,
+    ProgressCallback,
+    holds_files,
+    target_path,
+)
+from .validation import validate
+from .verifier import Inputs, VerifyReport, verify
 
-if TYPE_CHECKING:
-    from .sources import Source
-    from .verifier import VerifyReport
-
-__all__ = ["ExportResult", "ExportSpec", "SignatureSpec", "export"]
-
-Version = int | Literal["auto"] | None
-Pairs = tuple[tuple[str, str], ...]
-
-
-def _pairs(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> Pairs:
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple((str(alias), str(name)) for alias, name in items)
+__all__ = ["export"]
 
 
-@dataclass(frozen=True)
-class SignatureSpec:
-    """One signature of an export: its name, method, and aliased inputs and outputs.
+class _Steps:
+    """Numbers the messages of one export for its progress callback."""
 
-    Parameters
-    ----------
-    name : str
-        The signature name a client sends (``serving_default``, ``predict_images``).
-    inputs, outputs : Mapping[str, str] or iterable of (alias, candidate) pairs
-        ``{alias: candidate name}``; the candidate names come from
-        :func:`~savedmodel_widgets.sources.list_candidates`. Stored as a tuple
-        of pairs, in order.
-    method : {"predict", "classify", "regress"}
-        The SignatureDef method; only TF1 sources can write other than ``predict``.
-    """
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
+        self.total = total
+        self.done = 0
+        self.callback = callback
 
-    name: str = DEFAULT_SIGNATURE
-    inputs: Pairs = ()
-    outputs: Pairs = ()
-    method: str = "predict"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "inputs", _pairs(self.inputs))
-        object.__setattr__(self, "outputs", _pairs(self.outputs))
-
-    @property
-    def input_aliases(self) -> tuple[str, ...]:
-        """The input aliases in order."""
-        return tuple(alias for alias, _ in self.inputs)
-
-    @property
-    def output_aliases(self) -> tuple[str, ...]:
-        """The output aliases in order."""
-        return tuple(alias for alias, _ in self.outputs)
+    def __call__(self, message: str) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(ExportProgress(min(self.done, self.total), self.total, message))
 
 
-@dataclass(frozen=True)
-class ExportSpec:
-    """Everything one export needs; :func:`export` carries it out.
+def export(
+    spec: ExportSpec,
+    *,
+    verify: bool = False,
+    inputs: Inputs | None = None,
+    progress: ProgressCallback | None = None,
+) -> ExportResult:
+    """Write the SavedModel described by ``spec``, read it back, and verify it if asked.
+
+    The spec is validated first; then the model is written into a staging
+    directory beside the target and renamed into place, so an interrupted
+    export (even SIGKILL) leaves either the old target or the complete new
+    export. The result holds the export read back with
+    :func:`~savedmodel_widgets.read_saved_model`, the plain TensorFlow code that
+    does the same (:func:`~savedmodel_widgets.export_code`) and, with
+    ``verify=True``, the :class:`~savedmodel_widgets.VerifyReport`.
 
     Parameters
     ----------
-    source : object
-        The live model: a built Keras 3 or tf_keras model, a
-        ``tf.compat.v1.Session`` (or a ``tf.Graph`` without variables), or a
-        ``tf.Module`` with ``tf.function`` methods.
-    signatures : tuple of SignatureSpec
-        At least one; names unique and not starting with ``__``.
-    directory : str or os.PathLike
-        Where the SavedModel goes (the model directory, or with a version the
-        parent of the version directories).
-    version : int, "auto" or None
-        ``None`` writes into ``directory`` itself; an integer into
-        ``directory/N``; ``"auto"`` into the next free integer (the TF
-        Serving layout: 1, 2, 3, ...).
-    tags : tuple of str
-        MetaGraph tags; ``("serve",)`` by default. Only TF1 sources can set others.
-    overwrite : bool
-        Replace an existing non-empty target (atomically). Default False.
-    source_name : str
-        The variable name of the source, used by :meth:`to_code`.
-    load_code : str
-        Code that creates the source variable (loading a model file), put
-        first by :meth:`to_code`; empty for a model built in the notebook.
-    """
-
-    source: Any = field(repr=False, compare=False)
-    signatures: tuple[SignatureSpec, ...]
-    directory: str | os.PathLike[str]
-    version: Version = None
-    tags: tuple[str, ...] = (SERVE_TAG,)
-    overwrite: bool = False
-    source_name: str = "model"
-    load_code: str = field(default="", repr=False)
-
-    def __post_init__(self) -> None:
-        signatures = self.signatures
-        if isinstance(signatures, SignatureSpec):
-            signatures = (signatures,)
-        object.__setattr__(self, "signatures", tuple(signatures))
-        object.__setattr__(self, "tags", (self.tags,) if isinstance(self.tags, str)
-                           else tuple(self.tags))
-
-    @classmethod
-    def for_model(
-        cls,
-        source: Any,
-        directory: str | os.PathLike[str],
-        *,
-        signature_name: str = DEFAULT_SIGNATURE,
-        version: Version = None,
-        overwrite: bool = False,
-        source_name: str = "model",
-    ) -> ExportSpec:
-        """A spec with the backend's suggested inputs, outputs and aliases.
-
-        Parameters
-        ----------
-        source : object
-            The live model (see the class parameters).
-        directory : str or os.PathLike
-            Where the SavedModel goes.
-        signature_name : str
-            The one signature's name.
-        version, overwrite, source_name
-            As for the class.
-        """
-        inputs, outputs = open_source(source).suggest()
-        signature = SignatureSpec(signature_name, inputs, outputs)
-        return cls(source, (signature,), directory, version, overwrite=overwrite,
-                   source_name=source_name)
-
-    def replace(self, **changes: Any) -> ExportSpec:
-        """A copy with some fields changed (``spec.replace(version="auto")``)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_code(self) -> str:
-        """The plain TensorFlow code that makes the same export, as a user would write it."""
-        from .codegen import export_code
-
-        return export_code(self)
-
-
-ProgressCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """What :func:`export` wrote.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The SavedModel directory (with the version directory, if any).
     spec : ExportSpec
-        The spec that was exported, with ``version="auto"`` replaced by the number
-        written, so ``result.spec.to_code()`` writes the same directory.
-    info : SavedModelInfo
-        The export read back from disk.
-    bytes_written : int
-        Total size of the files written.
-    seconds : float
-        Wall time of the export, reading back included.
-    """
-
-    path: Path
-    spec: ExportSpec = field(repr=False)
-    info: SavedModelInfo = field(repr=False)
-    bytes_written: int
-    seconds: float
-
-    @property
-    def version(self) -> int | None:
-        """The version directory number, or None without one."""
-        return self.info.version
-
-    def verify(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> VerifyReport:
-        """Reload in a fresh process and compare with the source: see :func:`verify`."""
-        from .verifier import verify
-
-        return verify(self, source=self.spec.source, inputs=inputs, **kwargs)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        from .savedmodel.text import format_bytes
-
-        head = (
-            f"<p>Exported <code>{escape(str(self.path))}</code>: "
-            f"{format_bytes(self.bytes_written)} in {self.seconds:.2f} s</p>"
-        )
-        return head + self.info._repr_html_()
-
-
-def validate(spec: ExportSpec) -> Source:
-    """Check a spec against its source without writing anything.
+        What to export and where.
+    verify : bool
+        Reload the export in a fresh Python process, run every signature and
+        compare its outputs with the live model (see :func:`~savedmodel_widgets.verify`).
+    inputs : dict, optional
+        The inputs verification runs on, as for :func:`~savedmodel_widgets.verify`;
+        generated where not given.
+    progress : callable, optional
+        Called with an :class:`~savedmodel_widgets.ExportProgress` at each step;
+        its ``total`` is known from the first step, and the last step has
+        ``step == total``.
 
     Returns
     -------
-    Source
-        The opened source, ready to write.
+    ExportResult
 
     Raises
     ------
     ExportSpecError
-        With a message that names the valid choices.
+        A name, alias or setting in the spec is not valid (nothing written).
+    TargetExistsError
+        The target holds files and neither ``overwrite`` nor ``version="auto"`` is set.
     SourceError
-        When the source cannot be exported at all.
+        The source cannot be exported.
+    ExportError
+        TensorFlow could not write the SavedModel (nothing written).
     """
-    source = open_source(spec.source)
-    if not spec.signatures:
-        raise ExportSpecError("The spec has no signature; add one, e.g. 'serving_default'.")
-    names = [signature.name for signature in spec.signatures]
-    for signature in spec.signatures:
-        _validate_signature(signature, source)
-        if names.count(signature.name) > 1:
-            raise ExportSpecError(
-                f"The signature name {signature.name!r} is used {names.count(signature.name)} "
-                "times; each signature needs its own name."
-            )
-    if not spec.tags or any(not tag for tag in spec.tags):
-        raise ExportSpecError("Give at least one non-empty tag; servers load the 'serve' tag.")
-    if tuple(spec.tags) != (SERVE_TAG,) and not source.supports_tags:
-        raise ExportSpecError(
-            f"A {source.kind} source is saved with tf.saved_model.save, which always tags the "
-            f"MetaGraph 'serve'; tags {list(spec.tags)} are possible only for TF1 sessions."
-        )
-    version = spec.version
-    if not (version is None or version == "auto" or (isinstance(version, int)
-                                                      and not isinstance(version, bool)
-                                                      and version >= 0)):
-        raise ExportSpecError(
-            f"version must be None, a non-negative integer or 'auto', not {version!r}."
-        )
-    return source
+    started = time.perf_counter()
+    source = validate(spec)
+    steps = _Steps(5 + source.write_steps(spec.signatures) + int(verify), progress)
+    steps("Checked the export spec")
+    target = target_path(spec)
+    _refuse_existing(target, spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic.remove_stale_staging(target.parent)
+    staging = _atomic.staging_path(target)
+    try:
+        _write(source, spec, staging, steps)
+        steps(f"Moving the export into place at {target}")
+        target = _publish(staging, target, spec)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    steps("Reading the export back")
+    info = read_saved_model(target)
+    written = spec.replace(version=info.version) if spec.version == "auto" else spec
+    seconds = time.perf_counter() - started
+    steps("Writing the equivalent TensorFlow code")
+    result = ExportResult(target, written, info, info.total_bytes, seconds,
+                          code=_code(written, source))
+    if verify:
+        steps("Verifying: reloading the export in a fresh Python process")
+        result = ExportResult(target, written, info, info.total_bytes, seconds, result.code,
+                              _verify(result, source, inputs))
+    steps(f"Done: {target}")
+    return result
 
 
-def _validate_signature(signature: SignatureSpec, source: Source) -> None:
-    name = signature.name
-    if not name or name.startswith("__"):
-        raise ExportSpecError(
-            f"The signature name {name!r} is not allowed: names starting with '__' are "
-            "TensorFlow's own. Use e.g. 'serving_default' or 'predict_images'."
-        )
-    if signature.method not in source.supports_methods:
-        raise ExportSpecError(
-            f"Signature {name!r}: method {signature.method!r} is not available for a "
-            f"{source.kind} source; choose {choices_text(list(source.supports_methods))}."
-        )
-    for what, pairs in (("inputs", signature.inputs), ("outputs", signature.outputs)):
-        if not pairs:
-            raise ExportSpecError(
-                f"Signature {name!r} has no {what}; pick at least one tensor for its {what}."
-            )
-        aliases = [alias for alias, _ in pairs]
-        for alias in aliases:
-            if not is_valid_alias(alias):
-                raise ExportSpecError(
-                    f"Signature {name!r}: {alias!r} is not a valid alias. Use letters, digits "
-                    "and underscores, starting with a letter (e.g. 'image', 'scores_1')."
-                )
-    aliases = signature.input_aliases + signature.output_aliases
-    repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
-    if repeated:
-        raise ExportSpecError(
-            f"Signature {name!r}: the alias{'es' * (len(repeated) > 1)} "
-            f"{', '.join(map(repr, repeated))} {'are' if len(repeated) > 1 else 'is'} used "
-            "more than once; every input and output of a signature needs its own alias."
-        )
-    source.check_signature(signature)
+def _code(spec: ExportSpec, source: Source) -> str:
+    """The export's code, or a comment that says why it cannot be written."""
+    try:
+        return export_code(spec, source=source)
+    except Exception as error:  # the export itself worked; say why there is no code
+        return f"# The equivalent code could not be written: {type(error).__name__}: {error}\n"
 
 
-def target_path(spec: ExportSpec) -> Path:
-    """Where ``spec`` writes: the directory, or its version sub-directory.
-
-    For ``version="auto"`` this is the next free integer at the time of the call.
-    """
-    directory = Path(spec.directory).expanduser()
-    if spec.version is None:
-        return directory
-    if spec.version == "auto":
-        return directory / str(_next_version(directory))
-    return directory / str(spec.version)
-
-
-def _next_version(directory: Path) -> int:
-    if not directory.is_dir():
-        return 1
-    numbers = [int(p.name) for p in directory.iterdir() if p.name.isdigit()]
-    return max(numbers, default=0) + 1
-
-
-def holds_files(target: Path) -> bool:
-    """Whether ``target`` is a directory with something in it (an export refuses it
-    without ``overwrite``)."""
-    return target.is_dir() and any(target.iterdir())
+def _verify(result: ExportResult, source: Source, inputs: Inputs | None) -> VerifyReport:
+    """The verification of a finished export; a refusal of its arguments becomes a report
+    that says why, so the export's result is not lost."""
+    try:
+        return verify(result, source=source, inputs=inputs)
+    except SavedModelWidgetsError as error:
+        return VerifyReport.not_run(str(result.path), str(error))
 
 
 def _refuse_existing(target: Path, spec: ExportSpec) -> None:
@@ -330,61 +155,7 @@ def _refuse_existing(target: Path, spec: ExportSpec) -> None:
     )
 
 
-def export(spec: ExportSpec, progress: ProgressCallback | None = None) -> ExportResult:
-    """Write the SavedModel described by ``spec``.
-
-    The spec is validated first; then the model is written into a staging
-    directory beside the target and renamed into place, so an interrupted
-    export (even SIGKILL) leaves either the old target or the complete new
-    export. The result is read back with :func:`~savedmodel_widgets.read_saved_model`.
-
-    Parameters
-    ----------
-    spec : ExportSpec
-        What to export and where.
-    progress : callable, optional
-        Called with a short message at each step (for a widget or a log).
-
-    Returns
-    -------
-    ExportResult
-
-    Raises
-    ------
-    ExportSpecError
-        A name, alias or setting in the spec is not valid (nothing written).
-    TargetExistsError
-        The target holds files and neither ``overwrite`` nor ``version="auto"`` is set.
-    SourceError
-        The source cannot be exported.
-    """
-    from .savedmodel.reader import read_saved_model
-
-    report = progress or (lambda message: None)
-    started = time.perf_counter()
-    report("Checking the export spec")
-    source = validate(spec)
-    target = target_path(spec)
-    _refuse_existing(target, spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic.remove_stale_staging(target.parent)
-    staging = _atomic.staging_path(target)
-    try:
-        _write(source, spec, staging, report)
-        report(f"Moving the export into place at {target}")
-        target = _publish(staging, target, spec)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    report("Reading the export back")
-    info = read_saved_model(target)
-    written = spec.replace(version=info.version) if spec.version == "auto" else spec
-    result = ExportResult(target, written, info, info.total_bytes, time.perf_counter() - started)
-    report(f"Done: {target}")
-    return result
-
-
-def _write(source: Source, spec: ExportSpec, staging: Path, report: ProgressCallback) -> None:
+def _write(source: Source, spec: ExportSpec, staging: Path, report: _Steps) -> None:
     """Let the source write; TensorFlow's own failures become an :class:`ExportError`."""
     try:
         source.write(spec.signatures, spec.tags, staging, report)
@@ -417,16 +188,25 @@ def _error_summary(message: str, limit: int = 300) -> str:
 
 
 def _publish(staging: Path, target: Path, spec: ExportSpec) -> Path:
-    """Move the staging directory into place and return where it went."""
+    """Move the staging directory into place and return where it went.
+
+    Raises
+    ------
+    TargetExistsError
+        When another process filled the target meanwhile (a fixed version, or an
+        ``auto`` version taken twice in a row).
+    """
     if spec.overwrite:
         _atomic.publish_replacing(staging, target)
         return target
-    try:
-        _atomic.publish_new(staging, target)
-    except FileExistsError:
-        if spec.version != "auto":
-            _refuse_existing(target, spec)
-            raise
-        target = target_path(spec)  # another process took this number meanwhile
-        _atomic.publish_new(staging, target)
-    return target
+    for _ in range(2 if spec.version == "auto" else 1):
+        try:
+            _atomic.publish_new(staging, target)
+            return target
+        except FileExistsError:
+            target = target_path(spec)  # another process took this number meanwhile
+    raise TargetExistsError(
+        f"Another process wrote {target} while this export was being written, so it was "
+        "kept and nothing was written. Export again (with version='auto' the next free "
+        "number is taken), or set overwrite=True to replace it."
+    )

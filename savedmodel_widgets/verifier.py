@@ -29,7 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from ._verify_html import render_report_html
 from ._verify_inputs import (
@@ -43,15 +43,17 @@ from ._verify_inputs import (
 )
 from .errors import SavedModelError, VerifyError
 from .savedmodel.info import SERVE_TAG, SavedModelInfo, Signature, TensorInfo, format_shape
+from .savedmodel.reader import read_saved_model
 from .savedmodel.text import count_text
+from .sources import open_source
+from .spec import ExportResult, SignatureSpec
 
 if TYPE_CHECKING:
     import numpy
     import pandas
 
-    from .exporter import ExportResult, SignatureSpec
-
 __all__ = [
+    "Inputs",
     "InputSummary",
     "OutputComparison",
     "SignatureVerification",
@@ -59,7 +61,7 @@ __all__ = [
     "verify",
 ]
 
-Target = Union["ExportResult", SavedModelInfo, str, "os.PathLike[str]"]
+Target = ExportResult | SavedModelInfo | str | os.PathLike[str]
 
 WORKER_MODULE = "savedmodel_widgets._verify_worker"
 STDERR_TAIL_LINES = 25
@@ -195,6 +197,11 @@ class VerifyReport:
     compared_with_source: bool
     error: str = ""
     tags: tuple[str, ...] = (SERVE_TAG,)
+
+    @classmethod
+    def not_run(cls, path: str, reason: str) -> VerifyReport:
+        """A report of a verification that could not start, saying why."""
+        return cls(path, (), 1e-5, 1e-5, 0.0, "", False, error=reason)
 
     @property
     def note(self) -> str:
@@ -511,9 +518,6 @@ def _run_worker(
 def _resolve_target(
     result_or_path: Target, source: Any
 ) -> tuple[SavedModelInfo, dict[str, SignatureSpec] | None, Any]:
-    from .exporter import ExportResult
-    from .savedmodel.reader import read_saved_model
-
     if isinstance(result_or_path, ExportResult):
         info = read_saved_model(result_or_path.path)
         specs = {s.name: s for s in result_or_path.spec.signatures}
@@ -567,7 +571,7 @@ def verify(
     Parameters
     ----------
     result_or_path : ExportResult, SavedModelInfo, str or os.PathLike
-        What :func:`~savedmodel_widgets.exporter.export` returned (only the
+        What :func:`~savedmodel_widgets.export` returned (only the
         signatures of its spec are verified), or a SavedModel directory (or a
         parent of version directories, as :func:`read_saved_model` reads it):
         every signature of its serving meta graph is verified, without a source.
@@ -628,8 +632,6 @@ def verify(
     given = split_inputs(inputs, signatures)
     live = None
     if source is not None and specs is not None:
-        from .sources import open_source
-
         live = open_source(source)
 
     jobs = []

@@ -241,7 +241,7 @@ def test_tables_with_an_init_op_or_no_tables_read_are_fine(saved_models, name):
 
 
 def test_smw_export_of_a_tf1_session_with_a_table_writes_the_init_op(tf1, tmp_path):
-    from savedmodel_widgets.exporter import ExportSpec, SignatureSpec
+    from savedmodel_widgets import ExportSpec, SignatureSpec
 
     signature = SignatureSpec("serving_default", {"image": "x:0"}, {"classes": "classes:0"})
     result = smw.export(ExportSpec(tf1.session, signature, tmp_path / "classes"))

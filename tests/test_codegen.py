@@ -22,11 +22,18 @@ import pytest
 from checkout_env import checkout_env
 from model_files import build_small_keras
 
-from savedmodel_widgets import load_model_file, read_saved_model
+from savedmodel_widgets import (
+    ExportSpec,
+    SignatureSpec,
+    export,
+    load_model_file,
+    read_saved_model,
+    suggest_spec,
+)
 from savedmodel_widgets.codegen import export_code
 from savedmodel_widgets.errors import ExportSpecError
-from savedmodel_widgets.exporter import ExportSpec, SignatureSpec, export, target_path
 from savedmodel_widgets.sources import list_candidates
+from savedmodel_widgets.spec import target_path
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -134,7 +141,7 @@ def _make_cases(root: Path, tf, keras_model, keras_sequential, tf_keras_model, t
 
     weights = _save_keras_weights(keras_model, files / "keras_functional.npz")
     prelude = _weights_prelude("build_keras_functional", "model", weights)
-    cases.append(Case("keras_direct", ExportSpec.for_model(keras_model, root, version="auto"),
+    cases.append(Case("keras_direct", suggest_spec(keras_model, root, version="auto"),
                       prelude))
     embed = SignatureSpec(
         "embed",
@@ -459,7 +466,8 @@ def test_module_functions_are_called_and_outputs_renamed(exported):
 
 
 def test_shared_layer_and_plain_op_outputs_run_in_process(tf, tmp_path):
-    """Keras 3 has no public name for a shared layer's second output: the code still runs."""
+    """Keras 3 has no public name for a shared layer's second output: the code calls the
+    layer again on the same input, with public Keras only, and gives the same values."""
     import keras
 
     shared = keras.layers.Dense(3, name="shared")
@@ -474,11 +482,18 @@ def test_shared_layer_and_plain_op_outputs_run_in_process(tf, tmp_path):
     spec = ExportSpec(model, signature, tmp_path / "backend")
     code = export_code(spec.replace(directory=tmp_path / "by_hand"))
     assert 'model.get_layer("shared").output,' in code  # the first call
-    assert 'model.get_layer("shared")._inbound_nodes[1].output_tensors[0]' in code
+    assert 'model.get_layer("shared")(model.get_layer("b").output)' in code  # the second
+    assert "._" not in code  # no private attribute of Keras
     assert f'next(op for op in model.operations if op.name == "{add}").output' in code
     exec(compile(code, "<export>", "exec"), {"model": model})
     export(spec)
     assert signature_table(tmp_path / "by_hand") == signature_table(tmp_path / "backend")
+    feeds = {"a": tf.constant([[1.0, 2.0, 3.0]]), "b": tf.constant([[-1.0, 0.5, 2.0]])}
+    by_hand = tf.saved_model.load(str(tmp_path / "by_hand")).signatures["serving_default"]
+    backend = tf.saved_model.load(str(tmp_path / "backend")).signatures["serving_default"]
+    expected, got = backend(**feeds), by_hand(**feeds)
+    for alias in ("first", "second", "total"):
+        np.testing.assert_allclose(got[alias].numpy(), expected[alias].numpy(), rtol=1e-6)
 
 
 def test_signature_names_that_are_no_python_names_still_run(keras_model, tmp_path):
@@ -499,7 +514,7 @@ def test_subclassed_models_are_called_whole(keras_subclassed, tf_keras_subclasse
     two_heads = SignatureSpec("predict", {"x": "input"}, {"scores": "logits", "vector": "hidden"})
     specs = [
         ExportSpec(keras_subclassed, two_heads, tmp_path / "two_heads"),
-        ExportSpec.for_model(tf_keras_subclassed, tmp_path / "scorer"),
+        suggest_spec(tf_keras_subclassed, tmp_path / "scorer"),
     ]
     codes = [export_code(spec.replace(directory=tmp_path / "by_hand" / spec.source.name))
              for spec in specs]
@@ -520,14 +535,14 @@ def test_subclassed_models_are_called_whole(keras_subclassed, tf_keras_subclasse
 def test_auto_version_is_written_as_the_next_number(keras_model, tmp_path):
     for existing in ("1", "2"):
         (tmp_path / existing).mkdir()
-    code = export_code(ExportSpec.for_model(keras_model, tmp_path, version="auto"))
+    code = export_code(suggest_spec(keras_model, tmp_path, version="auto"))
     assert f'export_path = "{tmp_path / "3"}"' in code
     assert '# version="auto": 3 is the next free version number' in code
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]  # nothing written
 
 
 def test_fixed_version_and_overwrite(keras_model, tmp_path):
-    spec = ExportSpec.for_model(keras_model, tmp_path, version=7, overwrite=True)
+    spec = suggest_spec(keras_model, tmp_path, version=7, overwrite=True)
     code = export_code(spec)
     assert f'export_path = "{tmp_path / "7"}"' in code
     assert code.startswith("import shutil\n\nimport tensorflow as tf\n")
@@ -535,9 +550,9 @@ def test_fixed_version_and_overwrite(keras_model, tmp_path):
 
 
 def test_to_code_is_export_code(keras_model):
-    spec = ExportSpec.for_model(keras_model, "export/classifier")
-    assert spec.to_code() == export_code(spec)
-    assert 'export_path = "export/classifier"' in spec.to_code()
+    spec = suggest_spec(keras_model, "export/classifier")
+    assert export_code(spec) == export_code(spec)
+    assert 'export_path = "export/classifier"' in export_code(spec)
 
 
 def test_invalid_spec_is_refused_with_the_valid_names(keras_model):
@@ -548,6 +563,6 @@ def test_invalid_spec_is_refused_with_the_valid_names(keras_model):
 
 
 def test_source_name_must_be_a_variable_name(keras_model):
-    spec = ExportSpec.for_model(keras_model, "unused", source_name="my model")
+    spec = suggest_spec(keras_model, "unused", source_name="my model")
     with pytest.raises(ExportSpecError, match="not a Python variable name"):
         export_code(spec)

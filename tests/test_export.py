@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from savedmodel_widgets import ExportSpec, SignatureSpec, export, export_code, suggest_spec, verify
 from savedmodel_widgets.errors import ExportSpecError, TargetExistsError
-from savedmodel_widgets.exporter import ExportSpec, SignatureSpec, export
 
 RNG = np.random.default_rng(42)
 
@@ -25,7 +26,7 @@ def signature_keys(loaded, name):
 
 
 def test_keras_default_export_round_trips(tf, keras_model, tmp_path):
-    result = export(ExportSpec.for_model(keras_model, tmp_path / "classifier"))
+    result = export(suggest_spec(keras_model, tmp_path / "classifier"))
     assert result.path == tmp_path / "classifier"
     signature = result.info.signature("serving_default")
     assert list(signature.input_aliases) == ["image", "meta"]
@@ -40,7 +41,7 @@ def test_keras_default_export_round_trips(tf, keras_model, tmp_path):
 
 
 def test_keras_weights_are_written_once(keras_model, tmp_path):
-    result = export(ExportSpec.for_model(keras_model, tmp_path / "once"))
+    result = export(suggest_spec(keras_model, tmp_path / "once"))
     weights = {w.path: int(np.prod(w.shape)) * 4 for w in keras_model.weights}
     assert sorted(v.name for v in result.info.variables) == sorted(weights)
     assert sum(v.nbytes for v in result.info.variables) == sum(weights.values())
@@ -95,7 +96,7 @@ def test_keras_output_needing_an_unchosen_input_is_refused(keras_model, tmp_path
 
 def test_keras_sequential_and_tf_keras_round_trip(tf, keras_sequential, tf_keras_model, tmp_path):
     for model, width in ((keras_sequential, 4), (tf_keras_model, 6)):
-        result = export(ExportSpec.for_model(model, tmp_path / model.name))
+        result = export(suggest_spec(model, tmp_path / model.name))
         (signature,) = result.info.signatures
         assert signature.inputs[0].shape == (None, width)
         loaded = tf.saved_model.load(str(result.path))
@@ -161,7 +162,7 @@ def test_tf1_session_exports_again_with_other_choices(tf, tf1, tmp_path):
     assert [r.version for r in results] == [1, 2, 3]
     # Each result's code writes where that export went, not the next free version.
     assert [r.spec.version for r in results] == [1, 2, 3]
-    assert f'"{tmp_path / "versions" / "2"}"' in results[1].spec.to_code()
+    assert f'"{tmp_path / "versions" / "2"}"' in export_code(results[1].spec)
     assert results[2].info.other_versions == (1, 2)
     assert list(results[2].info.signature("serving_default").output_aliases) == ["best"]
     assert list(graph.get_collection("saved_model_main_op")) == main_ops_before
@@ -253,9 +254,9 @@ def test_bad_specs_are_refused_before_anything_is_written(case, keras_model, tmp
 
 def test_existing_target_is_kept_unless_overwrite(tf, keras_model, tf_module, tmp_path):
     target = tmp_path / "model"
-    first = export(ExportSpec.for_model(tf_module, target))
+    first = export(suggest_spec(tf_module, target))
     before = sorted(p.relative_to(target) for p in target.rglob("*"))
-    spec = ExportSpec.for_model(keras_model, target)
+    spec = suggest_spec(keras_model, target)
     with pytest.raises(TargetExistsError, match="overwrite=True"):
         export(spec)
     assert sorted(p.relative_to(target) for p in target.rglob("*")) == before
@@ -270,20 +271,44 @@ def test_existing_target_is_kept_unless_overwrite(tf, keras_model, tf_module, tm
 
 def test_empty_target_directory_is_used(keras_model, tmp_path):
     (tmp_path / "empty").mkdir()
-    assert export(ExportSpec.for_model(keras_model, tmp_path / "empty")).info.signatures
+    assert export(suggest_spec(keras_model, tmp_path / "empty")).info.signatures
 
 
 def test_integer_version_and_progress_messages(keras_model, tmp_path):
-    messages = []
-    result = export(ExportSpec.for_model(keras_model, tmp_path / "served", version=7),
-                    progress=messages.append)
+    steps = []
+    result = export(suggest_spec(keras_model, tmp_path / "served", version=7),
+                    progress=steps.append)
     assert result.path == tmp_path / "served" / "7"
     assert result.version == 7
-    assert messages[0] == "Checking the export spec"
+    messages = [step.message for step in steps]
+    assert messages[0] == "Checked the export spec"
     assert any("Tracing signature 'serving_default'" in m for m in messages)
     assert messages[-1] == f"Done: {result.path}"
+    assert str(steps[-1]) == f"[{len(steps)}/{len(steps)}] Done: {result.path}"
     with pytest.raises(TargetExistsError):
-        export(ExportSpec.for_model(keras_model, tmp_path / "served", version=7))
+        export(suggest_spec(keras_model, tmp_path / "served", version=7))
+
+
+@pytest.mark.parametrize(("kind", "verify_too"), [
+    ("keras_model", True), ("keras_subclassed", False), ("tf_keras_model", False),
+    ("tf1", True), ("tf_module", False),
+])
+def test_progress_counts_its_own_steps(kind, verify_too, request, tmp_path):
+    """Every source reports exactly the number of steps its first report announces, so a
+    progress bar fills once, at the end (verification is one of the steps)."""
+    source = request.getfixturevalue(kind)
+    model = source.session if kind == "tf1" else source
+    spec = suggest_spec(model, tmp_path / kind)
+    second = dataclasses.replace(spec.signatures[0], name="second")
+    spec = spec.replace(signatures=(*spec.signatures, second))
+    steps = []
+    result = export(spec, verify=verify_too, progress=steps.append)
+    assert [step.step for step in steps] == list(range(1, len(steps) + 1))
+    assert {step.total for step in steps} == {len(steps)}
+    assert (result.report is not None) == verify_too
+    if verify_too:
+        assert "Verifying" in steps[-2].message
+        assert result.report.ok, result.report.summary()
 
 
 def test_stale_staging_directories_of_dead_processes_are_removed(keras_model, tmp_path):
@@ -291,13 +316,13 @@ def test_stale_staging_directories_of_dead_processes_are_removed(keras_model, tm
     (stale / "variables").mkdir(parents=True)
     alive = tmp_path / f".model.partial-{os.getpid()}-00c0ffee"
     alive.mkdir()
-    export(ExportSpec.for_model(keras_model, tmp_path / "model"))
+    export(suggest_spec(keras_model, tmp_path / "model"))
     assert not stale.exists()
     assert alive.exists()
 
 
 def test_result_renders_in_a_notebook(keras_model, tmp_path):
-    result = export(ExportSpec.for_model(keras_model, tmp_path / "html"))
+    result = export(suggest_spec(keras_model, tmp_path / "html"))
     html = result._repr_html_()
     assert "Exported <code>" in html
     assert "serving_default" in html and "scores" in html
@@ -312,9 +337,9 @@ def test_trained_keras_model_with_a_lookup_table_exports_weights_only(tf, tmp_pa
     model = keras.Model(word, vectors)
     model.compile("adam", "mse")
     model.fit(tf.constant([["cat"], ["dog"]]), np.zeros((2, 3)), verbose=0)
-    result = export(ExportSpec.for_model(model, tmp_path / "words"))
+    result = export(suggest_spec(model, tmp_path / "words"))
     assert [v.name for v in result.info.variables] == ["emb/embeddings"]  # no optimizer state
-    code = result.spec.replace(directory=tmp_path / "by_hand").to_code()
+    code = export_code(result.spec.replace(directory=tmp_path / "by_hand"))
     assert "export_root.model_layers = model.layers" in code
     exec(compile(code, "<export>", "exec"), {"model": model})
     by_hand = tf.saved_model.load(str(tmp_path / "by_hand"))
@@ -339,12 +364,12 @@ def test_subclassed_keras_models_round_trip(tf, keras_subclassed, tf_keras_subcl
     batch = features(4, 5)
     got = loaded.signatures["serving_default"](features=batch)
     expected = keras_subclassed(batch)
-    report = two_heads.verify(inputs={"features": batch})
+    report = verify(two_heads, inputs={"features": batch})
     assert report.ok and report.compared_with_source, report.summary()
     assert_allclose(got["scores"].numpy(), expected["logits"].numpy(), rtol=1e-6)
     assert_allclose(got["embedding"].numpy(), expected["hidden"].numpy(), rtol=1e-6)
 
-    result = export(ExportSpec.for_model(tf_keras_subclassed, tmp_path / "scorer"))
+    result = export(suggest_spec(tf_keras_subclassed, tmp_path / "scorer"))
     assert result.info.signature("serving_default").inputs[0].shape == (None, 5)
     loaded = tf.saved_model.load(str(result.path))
     got = loaded.signatures["serving_default"](input=batch)["output"]
@@ -360,7 +385,7 @@ def test_default_exports_pass_every_serving_check(fixture, request, tmp_path):
 
     source = request.getfixturevalue(fixture)
     source = getattr(source, "session", source)
-    result = export(ExportSpec.for_model(source, tmp_path, version="auto"))
+    result = export(suggest_spec(source, tmp_path, version="auto"))
     findings = [*check(result.info, "tfserving"), *check(result.info, "eas")]
     assert [f for f in findings if f.level != "info"] == []
 

@@ -11,22 +11,21 @@ import time
 
 import pytest
 
-from savedmodel_widgets import read_saved_model
-from savedmodel_widgets.exporter import ExportSpec, export
+from savedmodel_widgets import export, read_saved_model, suggest_spec
 
 WRITER = textwrap.dedent(
     """
     import sys
     import keras
-    from savedmodel_widgets.exporter import ExportSpec, export
+    from savedmodel_widgets import export, suggest_spec
 
     inputs = keras.Input((2000,), name="wide")
     hidden = keras.layers.Dense(2000, name="hidden_1")(inputs)
     hidden = keras.layers.Dense(2000, name="hidden_2")(hidden)
     model = keras.Model(inputs, keras.layers.Dense(10, name="logits")(hidden))
-    spec = ExportSpec.for_model(model, sys.argv[1], overwrite=True)
+    spec = suggest_spec(model, sys.argv[1], overwrite=True)
     while True:  # export again and again until killed
-        export(spec, progress=lambda message: print(message, flush=True))
+        export(spec, progress=lambda step: print(step.message, flush=True))
     """
 )
 
@@ -76,7 +75,7 @@ def assert_complete(tf, target, old_alias):
 def test_sigkill_leaves_the_old_or_the_complete_new_export(tf, tf_module, tmp_path, marker,
                                                            delay):
     target = tmp_path / "model"
-    export(ExportSpec.for_model(tf_module, target))
+    export(suggest_spec(tf_module, target))
     lines = kill_during(target, marker, delay)
     assert any(line.startswith(marker) for line in lines)
     state = assert_complete(tf, target, old_alias="x")
@@ -84,5 +83,5 @@ def test_sigkill_leaves_the_old_or_the_complete_new_export(tf, tf_module, tmp_pa
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model"]
     assert all(name.startswith(".model.") for name in leftovers), leftovers
     # The next export clears what the killed process left behind.
-    export(ExportSpec.for_model(tf_module, target, overwrite=True))
+    export(suggest_spec(tf_module, target, overwrite=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

@@ -12,7 +12,7 @@ from live_sources import build_keras_sequential
 from numpy.testing import assert_allclose
 from widget_helpers import html_text, quiet, served, signature_rows
 
-from savedmodel_widgets import ExportResult, export_widget
+from savedmodel_widgets import ExportResult, export_code, export_widget
 from savedmodel_widgets.widgets import ConvertWidget, ExportWidget, InspectWidget
 from savedmodel_widgets.widgets.tensor_picker import MAX_SHOWN
 
@@ -113,7 +113,7 @@ def test_spec_trait_follows_every_choice(keras_model, tmp_path):
     assert spec.signatures[0].inputs == (("pixels", "image"), ("meta", "meta"))
     assert spec.version == "auto" and spec.overwrite
     assert seen[-1] is spec and len(seen) >= 3
-    assert "pixels" in spec.to_code()
+    assert "pixels" in export_code(spec)
 
 
 # Errors: shown in red, choices kept, nothing written -------------------------------

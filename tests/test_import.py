@@ -95,5 +95,6 @@ def test_export_and_verify_are_functions_beside_their_modules():
 
     exporter = importlib.import_module("savedmodel_widgets.exporter")
     verifier = importlib.import_module("savedmodel_widgets.verifier")
+    spec = importlib.import_module("savedmodel_widgets.spec")
     assert smw.export is exporter.export and smw.verify is verifier.verify
-    assert smw.ExportSpec is exporter.ExportSpec
+    assert smw.ExportSpec is spec.ExportSpec and smw.ExportResult is spec.ExportResult

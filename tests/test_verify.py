@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from savedmodel_widgets import ExportSpec, SignatureSpec, export, suggest_spec
 from savedmodel_widgets._verify_inputs import signature_inputs
 from savedmodel_widgets.errors import SavedModelWidgetsError, VerifyError
-from savedmodel_widgets.exporter import ExportSpec, SignatureSpec, export
 from savedmodel_widgets.savedmodel.info import Signature, TensorInfo
 from savedmodel_widgets.verifier import (
     InputSummary,
@@ -69,13 +69,13 @@ def parse_html(html: str) -> str:
 @pytest.fixture(scope="module")
 def keras_export(keras_model, tmp_path_factory):
     """The Keras 3 model exported with the suggested signature."""
-    return export(ExportSpec.for_model(keras_model, tmp_path_factory.mktemp("verify") / "keras"))
+    return export(suggest_spec(keras_model, tmp_path_factory.mktemp("verify") / "keras"))
 
 
 @pytest.fixture(scope="module")
 def keras_report(keras_export):
     """``keras_export`` verified against the live model with generated inputs."""
-    return keras_export.verify()
+    return verify(keras_export)
 
 
 def test_keras_export_verifies_with_generated_inputs(keras_report, keras_export):
@@ -186,13 +186,13 @@ def test_tf1_session_compares_strings_exactly_on_given_inputs(own_tf1, tmp_path)
 
 
 def test_changed_weights_fail_the_comparison(tf_keras_model, tmp_path):
-    result = export(ExportSpec.for_model(tf_keras_model, tmp_path / "legacy"))
+    result = export(suggest_spec(tf_keras_model, tmp_path / "legacy"))
     hidden = tf_keras_model.get_layer("hidden")
     saved = hidden.get_weights()
     pixels = np.random.default_rng(1).random((4, 6), dtype=np.float32)
     try:
         hidden.set_weights([w + 0.5 for w in saved])
-        report = result.verify(inputs={"pixels": pixels})
+        report = verify(result, inputs={"pixels": pixels})
     finally:
         hidden.set_weights(saved)
     assert not report.ok

@@ -6,11 +6,14 @@ library is already imported, so :func:`find_models` looks in ``sys.modules``.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SourceError
+from ..savedmodel.info import DEFAULT_SIGNATURE
+from ..spec import ExportSpec, SignatureSpec, Version
 from ._candidate import (
     KIND_LABELS,
     Candidate,
@@ -21,7 +24,7 @@ from ._candidate import (
     is_valid_alias,
     unique_aliases,
 )
-from ._source import Source
+from ._source import Source, choices_text
 
 __all__ = [
     "KIND_LABELS",
@@ -30,6 +33,7 @@ __all__ = [
     "ModelEntry",
     "Role",
     "Source",
+    "choices_text",
     "clean_alias",
     "find_models",
     "is_valid_alias",
@@ -38,6 +42,7 @@ __all__ = [
     "model_kind",
     "open_source",
     "suggest_signature",
+    "suggest_spec",
     "unique_aliases",
 ]
 
@@ -181,3 +186,32 @@ def suggest_signature(obj: Any) -> tuple[dict[str, str], dict[str, str]]:
     ``tf.Module``: the first function's arguments and outputs.
     """
     return open_source(obj).suggest()
+
+
+def suggest_spec(
+    obj: Any,
+    directory: str | os.PathLike[str],
+    *,
+    signature_name: str = DEFAULT_SIGNATURE,
+    version: Version = None,
+    overwrite: bool = False,
+    source_name: str = "model",
+) -> ExportSpec:
+    """An :class:`~savedmodel_widgets.ExportSpec` with the backend's suggested inputs,
+    outputs and aliases (see :func:`suggest_signature`), in one signature.
+
+    Parameters
+    ----------
+    obj : object
+        The live model (see :func:`open_source`).
+    directory : str or os.PathLike
+        Where the SavedModel goes.
+    signature_name : str
+        The one signature's name.
+    version, overwrite, source_name
+        As for :class:`~savedmodel_widgets.ExportSpec`.
+    """
+    inputs, outputs = open_source(obj).suggest()
+    signature = SignatureSpec(signature_name, inputs, outputs)
+    return ExportSpec(obj, signature, directory, version, overwrite=overwrite,
+                      source_name=source_name)

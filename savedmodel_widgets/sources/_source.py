@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import difflib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError
 from ..savedmodel.info import Shape
+from ..spec import SignatureSpec
 from ._candidate import Candidate, Kind, clean_alias, unique_aliases
 
 if TYPE_CHECKING:
     import numpy
 
-    from ..exporter import SignatureSpec
+__all__ = [
+    "Progress",
+    "Source",
+    "TracedSource",
+    "choices_text",
+    "flat_outputs",
+    "output_keys",
+    "quiet_tensorflow_log",
+    "structure_kind",
+    "suggest_aliases",
+]
 
 Progress = Callable[[str], None]
+"""Called with a short message at each step a source takes."""
 
 
 class Source(abc.ABC):
@@ -62,7 +76,12 @@ class Source(abc.ABC):
         path: Path,
         progress: Progress,
     ) -> None:
-        """Write a SavedModel with these signatures into ``path`` (which does not exist)."""
+        """Write a SavedModel with these signatures into ``path`` (which does not exist),
+        calling ``progress`` exactly :meth:`write_steps` times."""
+
+    @abc.abstractmethod
+    def write_steps(self, signatures: Sequence[SignatureSpec]) -> int:
+        """How many times :meth:`write` calls ``progress`` for these signatures."""
 
     @abc.abstractmethod
     def evaluate(
@@ -115,8 +134,18 @@ class TracedSource(Source):
             specs.append((alias, shape, candidate.dtype))
         return specs
 
+    @functools.cached_property
+    def _traced(self) -> dict[SignatureSpec, Any]:
+        return {}
+
     def concrete_function(self, signature: SignatureSpec) -> Any:
-        """The traced serving function of one signature, keyed by the aliases."""
+        """The traced serving function of one signature, keyed by the aliases (traced once
+        per signature, so the export and its generated code share the trace)."""
+        if signature not in self._traced:
+            self._traced[signature] = self._trace(signature)
+        return self._traced[signature]
+
+    def _trace(self, signature: SignatureSpec) -> Any:
         import tensorflow as tf
 
         specs = [tf.TensorSpec(shape, dtype, name=alias)
@@ -139,6 +168,9 @@ class TracedSource(Source):
             progress(f"Tracing signature {signature.name!r}")
             functions[signature.name] = self.concrete_function(signature)
         self.save(functions, path, progress)
+
+    def write_steps(self, signatures: Sequence[SignatureSpec]) -> int:
+        return len(signatures) + 1  # a trace per signature, then the save
 
     def evaluate(
         self, signature: SignatureSpec, inputs: Mapping[str, numpy.ndarray]
@@ -175,6 +207,19 @@ def flat_outputs(structure: Any) -> list[Any]:
     if isinstance(structure, (list, tuple)):
         return list(structure)
     return [structure]
+
+
+@contextlib.contextmanager
+def quiet_tensorflow_log() -> Iterator[None]:
+    """Hold back TensorFlow's warnings (such as "deprecated" notices of the TF1 API, which
+    the reference export uses on purpose) while the block runs."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def suggest_aliases(candidates: Sequence[Candidate], taken: Iterable[str] = ()) -> dict[str, str]:

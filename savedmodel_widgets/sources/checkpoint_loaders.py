@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ConvertError
 from ._source import Progress
 from .checkpoint_files import CheckpointFiles
+from .framework_internals import partitioned_variable, trackable_object_graph
 
 __all__ = [
     "checkpoint_root_names",
@@ -133,7 +134,7 @@ def _check_shapes(files: CheckpointFiles, graph: Any, where: str) -> None:
         key = variable.op.name
         shape = variable.shape
         if key in saved and shape.is_fully_defined() and tuple(shape) != saved[key] \
-                and getattr(variable, "_save_slice_info", None) is None:
+                and not partitioned_variable(variable):
             wrong.append(f"{key} is {tuple(shape)} in the graph, {saved[key]} in the checkpoint")
     if wrong:
         raise ConvertError(
@@ -244,10 +245,9 @@ def checkpoint_root_names(files: CheckpointFiles) -> list[str]:
     object graph the checkpoint stores (keys alone can hide them: a variable is keyed by
     its shortest path, which often runs through the optimizer)."""
     import tensorflow as tf
-    from tensorflow.core.protobuf import trackable_object_graph_pb2
 
     reader = tf.train.load_checkpoint(str(files.prefix))
-    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph = trackable_object_graph()
     graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
     return [child.local_name for child in graph.nodes[0].children] if graph.nodes else []
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportSpecError, SourceError
 from ..savedmodel.graph_walk import op_name, ops_reached
+from ..spec import SignatureSpec
 from ._candidate import Candidate, clean_alias, shape_tuple
-from ._source import Progress, Source, choices_text, suggest_aliases
+from ._source import Progress, Source, choices_text, quiet_tensorflow_log, suggest_aliases
+from .framework_internals import session_closed
 
 if TYPE_CHECKING:
     import numpy
-
-    from ..exporter import SignatureSpec
 
 METHOD_NAMES = {
     "predict": "tensorflow/serving/predict",
@@ -117,10 +117,6 @@ def _gc_paused() -> Iterator[None]:
 
 def _shape_loader(tensor: Any) -> Any:
     def load() -> tuple[int | None, ...] | None:
-        raw = getattr(tensor, "_shape", None)  # (dims, unknown_rank) straight from the C API
-        if isinstance(raw, tuple) and len(raw) == 2:
-            dims, unknown_rank = raw
-            return None if unknown_rank else tuple(None if d is None or d < 0 else d for d in dims)
         return shape_tuple(tensor.shape)
 
     return load
@@ -137,7 +133,7 @@ class GraphSource(Source):
         super().__init__(obj)
         self.kind = kind  # type: ignore[assignment]
         if kind == "session":
-            if getattr(obj, "_closed", False):
+            if session_closed(obj):
                 raise SourceError(
                     "The session is closed, so the trained values are gone. Export inside "
                     "the `with tf.compat.v1.Session() as sess:` block, or keep the session open."
@@ -349,13 +345,15 @@ class GraphSource(Source):
             if session is not self.obj:
                 session.close()
 
+    def write_steps(self, signatures: Sequence[SignatureSpec]) -> int:
+        return 1
+
     def _signature_def(self, signature: SignatureSpec) -> Any:
         import tensorflow as tf
-        from tensorflow.python.util import deprecation
 
         utils = tf.compat.v1.saved_model
         tensor = self.graph.get_tensor_by_name
-        with deprecation.silence():  # TF1 export is the point: no "deprecated" log lines
+        with quiet_tensorflow_log():  # TF1 export is the point: no "deprecated" log lines
             return utils.build_signature_def(
                 inputs={alias: utils.build_tensor_info(tensor(name)) for alias, name in
                         signature.inputs},

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExportSpecError, SourceError
+from ..spec import SignatureSpec
 from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import Progress, Source, TracedSource, suggest_aliases
-
-if TYPE_CHECKING:
-
-    from ..exporter import SignatureSpec
+from .framework_internals import (
+    keras_history,
+    keras_node,
+    model_input_structure,
+    model_output_structure,
+    node_input_tensors,
+    node_output_tensors,
+)
+from .keras_saving import save_keras_functions
 
 _GENERATED_INPUT = re.compile(r"(keras_tensor|input_layer|input)(_\d+)?\Z")
 
@@ -34,20 +40,6 @@ class _GraphTensor:
     role: str
     detail: str
     alias: str
-
-
-def _flat_node_inputs(node: Any) -> list[Any]:
-    if hasattr(node, "keras_inputs"):  # tf_keras
-        return list(node.keras_inputs)
-    return list(node.input_tensors)  # Keras 3
-
-
-def _flat_node_outputs(node: Any) -> list[Any]:
-    if hasattr(node, "keras_inputs"):  # tf_keras
-        import tensorflow as tf
-
-        return tf.nest.flatten(node.outputs)
-    return list(node.output_tensors)
 
 
 def _struct_keys(structure: Any, tensors: Sequence[Any]) -> dict[int, str]:
@@ -104,8 +96,8 @@ class KerasSource(TracedSource):
         model = self.obj
         input_ids = {id(t) for t in model.inputs}
         output_ids = {id(t) for t in model.outputs}
-        input_keys = _struct_keys(_input_struct(model), model.inputs)
-        output_keys = _struct_keys(_output_struct(model), model.outputs)
+        input_keys = _struct_keys(model_input_structure(model), model.inputs)
+        output_keys = _struct_keys(model_output_structure(model), model.outputs)
         order: list[Any] = []
         seen: set[int] = set()
         stack: list[tuple[Any, bool]] = [(t, False) for t in reversed(model.outputs)]
@@ -119,19 +111,19 @@ class KerasSource(TracedSource):
             seen.add(id(tensor))
             stack.append((tensor, True))
             if id(tensor) not in input_ids:
-                operation, node_index, _ = tensor._keras_history
-                node = operation._inbound_nodes[node_index]
-                stack.extend((t, False) for t in reversed(_flat_node_inputs(node)))
+                operation, node_index, _ = keras_history(tensor)
+                node = keras_node(operation, node_index)
+                stack.extend((t, False) for t in reversed(node_input_tensors(node)))
         for tensor in model.inputs:  # unused inputs still count
             if id(tensor) not in seen:
                 order.insert(0, tensor)
         nodes_per_op: dict[int, set[int]] = {}
         for tensor in order:
-            operation, node_index, _ = tensor._keras_history
+            operation, node_index, _ = keras_history(tensor)
             nodes_per_op.setdefault(id(operation), set()).add(node_index)
         result = []
         for tensor in order:
-            operation, node_index, tensor_index = tensor._keras_history
+            operation, node_index, tensor_index = keras_history(tensor)
             if id(tensor) in input_ids:
                 name = input_keys.get(id(tensor)) or tensor.name
                 alias = name if not _GENERATED_INPUT.match(name) else "input"
@@ -140,8 +132,8 @@ class KerasSource(TracedSource):
             name = operation.name
             if len(nodes_per_op[id(operation)]) > 1:
                 name += f"_{node_index}"
-            node = operation._inbound_nodes[node_index]
-            if len(_flat_node_outputs(node)) > 1:
+            node = keras_node(operation, node_index)
+            if len(node_output_tensors(node)) > 1:
                 name += f":{tensor_index}"
             role = "output" if id(tensor) in output_ids else "layer"
             alias = output_keys.get(id(tensor), name)
@@ -209,8 +201,8 @@ class KerasSource(TracedSource):
             if id(current) in input_ids:
                 needed.add(id(current))
                 continue
-            operation, node_index, _ = current._keras_history
-            stack.extend(_flat_node_inputs(operation._inbound_nodes[node_index]))
+            operation, node_index, _ = keras_history(current)
+            stack.extend(node_input_tensors(keras_node(operation, node_index)))
         return needed
 
     # Export ---------------------------------------------------------------------
@@ -232,73 +224,6 @@ class KerasSource(TracedSource):
 
     def save(self, functions: dict[str, Any], path: Path, progress: Progress) -> None:
         save_keras_functions(self.obj, functions, path, progress)
-
-
-def save_keras_functions(model: Any, functions: dict[str, Any], path: Path,
-                         progress: Progress) -> None:
-    """Save traced signature functions of a Keras model, each weight once.
-
-    The root is a plain ``tf.Module`` holding the variables the functions
-    capture, so none of Keras' own saving runs (``model.export`` writes every
-    weight twice; ``tf.saved_model.save(model)`` adds the optimizer's state).
-    When a layer owns a resource besides variables (a ``StringLookup``'s hash
-    table), the root tracks the model's layers instead, which brings those
-    resources along and still writes each weight once.
-    """
-    import tensorflow as tf
-
-    root = tf.Module()
-    if captures_untracked_resources(functions.values()):
-        root.model_layers = list(model.layers)
-        progress("Writing the layers (with their lookup tables) and the graph")
-    else:
-        root.model_variables = _variables_by_name(functions.values())
-        progress(f"Writing {len(root.model_variables)} variables and the graph")
-    tf.saved_model.save(root, str(path), signatures=functions)
-
-
-def captures_untracked_resources(functions: Iterable[Any]) -> bool:
-    """Whether traced functions capture a resource that is not a variable (a hash table)."""
-    import tensorflow as tf
-
-    for function in functions:
-        handles = {id(variable.handle) for variable in function.variables}
-        for external, _ in function.graph.captures:
-            if external.dtype == tf.resource and id(external) not in handles:
-                return True
-    return False
-
-
-def _variables_by_name(functions: Any) -> dict[str, Any]:
-    """The variables the functions capture, each once, keyed by a readable name."""
-    by_name: dict[str, Any] = {}
-    seen: set[int] = set()
-    for function in functions:
-        for variable in function.variables:
-            if id(variable) in seen:
-                continue
-            seen.add(id(variable))
-            name = variable.name.removesuffix(":0")
-            key, number = name, 1
-            while key in by_name:
-                key = f"{name}_{number}"
-                number += 1
-            by_name[key] = variable
-    return by_name
-
-
-def _input_struct(model: Any) -> Any:
-    for attribute in ("_inputs_struct", "_nested_inputs"):  # Keras 3, tf_keras
-        if hasattr(model, attribute):
-            return getattr(model, attribute)
-    return None
-
-
-def _output_struct(model: Any) -> Any:
-    for attribute in ("_outputs_struct", "_nested_outputs"):
-        if hasattr(model, attribute):
-            return getattr(model, attribute)
-    return None
 
 
 def _model_class(flavour: str) -> Any:

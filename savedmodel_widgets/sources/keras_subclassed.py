@@ -1,10 +1,10 @@
 """Subclassed Keras 3 and tf_keras models: no layer graph, so the call is the signature.
 
 Such a model has no ``inputs`` to list; the shapes of its first call are
-recorded by Keras (``_build_shapes_dict`` in Keras 3, ``_saved_model_inputs_spec``
-in tf_keras). Inputs are named after the call's arguments (``input``), outputs
-after the keys of a dict result (``logits``), ``output_0``... for a sequence,
-or ``output``. Inner layers cannot be picked: there is no graph to cut.
+recorded by Keras (read through :mod:`.framework_internals`). Inputs are named
+after the call's arguments (``input``), outputs after the keys of a dict result
+(``logits``), ``output_0``... for a sequence, or ``output``. Inner layers cannot
+be picked: there is no graph to cut.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExportSpecError, SourceError
+from ..spec import SignatureSpec
 from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import (
     Progress,
@@ -24,19 +25,19 @@ from ._source import (
     structure_kind,
     suggest_aliases,
 )
-from .keras_models import save_keras_functions
-
-if TYPE_CHECKING:
-
-    from ..exporter import SignatureSpec
+from .framework_internals import recorded_build_shapes, recorded_input_spec
+from .keras_saving import save_keras_functions
 
 
-def recorded_inputs(model: Any) -> list[tuple[str, str, tuple[int | None, ...]]]:
-    """``(name, dtype, shape)`` of each input of the model's first call, batch unknown."""
+def recorded_inputs(model: Any, flavour: str) -> list[tuple[str, str, tuple[int | None, ...]]]:
+    """``(name, dtype, shape)`` of each input of the model's first call, batch unknown;
+    empty before the first call."""
     import tensorflow as tf
 
-    shapes = getattr(model, "_build_shapes_dict", None)  # Keras 3
-    if shapes:
+    if flavour == "keras":
+        shapes = recorded_build_shapes(model)
+        if not shapes:
+            return []
         if not all(isinstance(s, (tuple, list)) and all(isinstance(d, (int, type(None)))
                                                         for d in s) for s in shapes.values()):
             return []
@@ -44,7 +45,7 @@ def recorded_inputs(model: Any) -> list[tuple[str, str, tuple[int | None, ...]]]
         dtype = model.input_dtype
         return [(name, dtype, (None, *shape[1:])) for name, shape in zip(names, shapes.values(),
                                                                         strict=True)]
-    spec = getattr(model, "_saved_model_inputs_spec", None)  # tf_keras
+    spec = recorded_input_spec(model)
     if spec is None:
         return []
     flat = tf.nest.flatten(spec)
@@ -59,7 +60,7 @@ class SubclassedKerasSource(TracedSource):
     def __init__(self, obj: Any, flavour: str) -> None:
         super().__init__(obj)
         self.kind = flavour  # type: ignore[assignment]
-        self.inputs = recorded_inputs(obj)
+        self.inputs = recorded_inputs(obj, flavour)
         if not self.inputs:
             raise SourceError(
                 f"The subclassed Keras model {obj.name!r} records no input shapes, so its "

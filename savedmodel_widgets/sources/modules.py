@@ -11,9 +11,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExportSpecError, SourceError
+from ..spec import SignatureSpec
 from ._candidate import Candidate, clean_alias, shape_tuple
 from ._source import (
     Progress,
@@ -22,10 +23,7 @@ from ._source import (
     output_keys,
     suggest_aliases,
 )
-
-if TYPE_CHECKING:
-
-    from ..exporter import SignatureSpec
+from .framework_internals import traced_concrete_functions
 
 
 def module_functions(module: Any) -> dict[str, Any]:
@@ -51,7 +49,7 @@ def _concrete(function: Any) -> Any:
     """The function's one concrete function: from its input_signature or its only trace."""
     if function.input_signature is not None:
         return function.get_concrete_function()
-    traced = function._list_all_concrete_functions_for_serialization()
+    traced = traced_concrete_functions(function)
     return traced[0] if len(traced) == 1 else None
 
 

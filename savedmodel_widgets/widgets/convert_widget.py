@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import traitlets
 
 from ..convert import ModelFile, find_model_files, load_model_file
-from ..errors import UnknownCustomObjectError, UntrustedCodeError
+from ..errors import UntrustedCodeError
 from ..sources import find_models
 from ._found import same_path, show_path
 from ._namespace import notebook_namespace
@@ -171,16 +171,10 @@ class ConvertWidget(ExportPanel):
 
     def _load(self, path: str) -> ModelFile:
         """``load_model_file``, with custom classes the file names taken from the notebook."""
-        custom_objects = dict(self.custom_objects)
         model = self.namespace.get(self.weights_into.value) if self.weights_into.value else None
-        while True:
-            try:
-                return load_model_file(path, model=model, custom_objects=custom_objects,
-                                       trust=self.trust.value, progress=self._loading)
-            except UnknownCustomObjectError as error:
-                if error.name in custom_objects or error.name not in self.namespace:
-                    raise
-                custom_objects[error.name] = self.namespace[error.name]
+        return load_model_file(path, model=model, custom_objects=self.custom_objects,
+                               namespace=self.namespace, trust=self.trust.value,
+                               progress=self._loading)
 
     def _loading(self, message: str) -> None:
         self.file_status.value = note_html(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -9,8 +10,9 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import SavedModelWidgetsError
-from ..exporter import ExportResult, ExportSpec, export, holds_files, target_path
+from ..exporter import export
 from ..sources import Source, open_source
+from ..spec import ExportProgress, ExportResult, ExportSpec, holds_files, target_path
 from ..verifier import VerifyReport
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
@@ -87,34 +89,27 @@ class ExportPanel(widgets.VBox):
             self._callbacks.append(callback)
 
     def run_export(self) -> ExportResult | None:
-        """What the Export button does: export, show the result, verify if chosen.
+        """What the Export button does: one call of :func:`~savedmodel_widgets.export`
+        (with verification when ticked), then its result drawn in the tabs.
 
         Returns
         -------
         ExportResult or None
-            None when the export failed; the message is in :attr:`error` and shown in red.
+            None when the export failed; the message is in :attr:`error` and shown in
+            red, and the tabs keep the last good export.
         """
         spec = self._build_spec()
         if spec is None or self.running:
             return None
-        steps = 5 + len(spec.signatures) + int(self.target.verify.value)
-        self._start(steps)
+        self._start()
+        started = time.perf_counter()
         try:
             try:
-                result = export(spec, progress=self._step)
+                result = export(spec, verify=self.target.verify.value, progress=self._step)
             except Exception as error:  # every failure is shown in place
                 self._fail(error)
                 return None
-            self.result = result
-            self.results.show_info(result.info)
-            self.results.show_code(_code_of(result.spec))
-            self.results.set("verification",
-                             note_html("Not verified: Verify after export is off."))
-            self.results.select("signatures")
-            message = f"Exported to {result.path} in {result.seconds:.1f} s."
-            self.status.value = ok_html(message)
-            if self.target.verify.value:
-                self._verify(result, message)
+            self._show_result(result, time.perf_counter() - started)
             for callback in list(self._callbacks):
                 callback(result)
             return result
@@ -195,18 +190,18 @@ class ExportPanel(widgets.VBox):
 
     # Running -----------------------------------------------------------------------
 
-    def _start(self, steps: int) -> None:
+    def _start(self) -> None:
         self.running = True
         self.error = ""
         self.export_button.disabled = True
         self.export_button.description = "Exporting..."
-        self.progress.max, self.progress.value = steps, 0
+        self.progress.max, self.progress.value = 1, 0
         self.progress.layout.display = ""
-        self.results.clear()
 
-    def _step(self, message: str) -> None:
-        self.progress.value = min(self.progress.value + 1, self.progress.max)
-        self.status.value = note_html(message)
+    def _step(self, step: ExportProgress) -> None:
+        self.progress.max = step.total
+        self.progress.value = step.step - 1  # full only when the step is done
+        self.status.value = note_html(step.message)
 
     def _finish(self) -> None:
         self.running = False
@@ -222,22 +217,22 @@ class ExportPanel(widgets.VBox):
         self.error = text
         self.status.value = error_html(text)
 
-    def _verify(self, result: ExportResult, exported: str) -> None:
-        self._step("Verifying: reloading the export in a fresh Python process")
-        self.results.set("verification", note_html("Verifying in a fresh Python process..."))
-        try:
-            report = result.verify()
-        except Exception as error:  # a report that cannot be made is shown, the export stays
-            self._fail(error)
+    def _show_result(self, result: ExportResult, seconds: float) -> None:
+        """Draw a finished export: its tabs, and one status line with the times."""
+        self.result = result
+        self.results.show_info(result.info)
+        self.results.show_code(result.code)
+        self.results.select("signatures")
+        report = result.report
+        if report is None:
+            self.results.set("verification",
+                             note_html("Not verified: Verify after export is off."))
+            self.status.value = ok_html(
+                f"Exported to {result.path} in {seconds:.1f} s (not verified).")
             return
         self.report = report
         self.results.show_report(report)
-        summary = f"{exported} Verification: {report.verdict()}"
+        summary = (f"Exported to {result.path} in {result.seconds:.1f} s and verified in "
+                   f"{report.seconds:.1f} s ({seconds:.1f} s in all). Verification: "
+                   f"{report.verdict()}")
         self.status.value = ok_html(summary) if report.ok else error_html(summary)
-
-
-def _code_of(spec: ExportSpec) -> str:
-    try:
-        return spec.to_code()
-    except Exception as error:  # the export itself worked; say why there is no code
-        return f"# The equivalent code could not be written: {type(error).__name__}: {error}"

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 import traitlets
 
-from ..exporter import SignatureSpec
 from ..savedmodel.info import DEFAULT_SIGNATURE
 from ..savedmodel.text import count_text
+from ..spec import SignatureSpec
 from .tensor_picker import TensorPicker
 
 if TYPE_CHECKING:

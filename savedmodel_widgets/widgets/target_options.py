@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..exporter import Version
 from ..savedmodel.info import SERVE_TAG
+from ..spec import Version
 
 VERSION_MODES = (("number", "number"), ("auto (next free)", "auto"), ("none", "none"))
 
