@@ -276,6 +276,43 @@ def test_tf1_tags_other_than_serve_are_written(tf, tf1, tmp_path):
     assert widget.result.info.meta_graphs[0].tags == ("serve", "gpu")
 
 
+def open_widget_count() -> int:
+    """How many widgets hold an open comm (ipywidgets 8 keeps them in ``_instances``)."""
+    from ipywidgets.widgets.widget import _instances
+
+    return len(_instances)
+
+
+def test_replaced_parts_are_closed_so_open_widgets_do_not_pile_up(
+        keras_model, tf_keras_model, tf_module):
+    widget = ExportWidget(namespace={"model": keras_model, "legacy": tf_keras_model,
+                                     "module": tf_module})
+
+    def choose_add_and_remove() -> None:
+        for name in ("legacy", "module", "model"):
+            widget.model_dropdown.value = name
+        signatures = widget.signature_list
+        signatures.add_button.click()
+        signatures.editors[-1].remove_button.click()
+        picker = signatures.editors[0].outputs
+        picker.remove("scores")
+        picker.add("scores")
+        picker.set_picks([("probabilities", "scores")])
+
+    choose_add_and_remove()
+    before = open_widget_count()
+    replaced = widget.signature_list
+    alias_box = replaced.editors[0].outputs.alias_box("scores")
+    for _ in range(3):
+        choose_add_and_remove()
+
+    assert open_widget_count() == before
+    assert replaced.comm is None and replaced.layout.comm is None
+    assert alias_box.comm is None and alias_box.layout.comm is None
+    assert alias_box.style.comm is None
+    assert widget.signature_list.editors[0].outputs.alias_box("scores").comm is not None
+
+
 # Large graphs stay usable ---------------------------------------------------------------
 
 

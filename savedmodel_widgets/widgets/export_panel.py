@@ -12,6 +12,7 @@ from ..errors import SavedModelWidgetsError
 from ..exporter import ExportResult, ExportSpec, export, holds_files, target_path
 from ..sources import Source, open_source
 from ..verifier import VerifyReport
+from ._close import close_tree
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
 from .signature_editor import SignatureList
@@ -146,9 +147,11 @@ class ExportPanel(widgets.VBox):
         self.error = ""
         self.status.value = ""
         self.results.clear()
+        replaced, self.signature_list = self.signature_list, None
+        self.signatures_box.children = []
+        if replaced is not None:
+            close_tree(replaced)
         if obj is None:
-            self.signature_list = None
-            self.signatures_box.children = []
             self.editor.layout.display = "none"
             self.export_button.disabled = True
             self.spec = None

@@ -11,6 +11,7 @@ import traitlets
 from ..exporter import SignatureSpec
 from ..savedmodel.info import DEFAULT_SIGNATURE
 from ..savedmodel.text import count_text
+from ._close import close_tree
 from .tensor_picker import TensorPicker
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ class SignatureList(widgets.VBox):
         if editor in self.editors and len(self.editors) > 1:
             self.editors.remove(editor)
             self._update()
+            close_tree(editor)
 
     def _update(self) -> None:
         self.box.children = list(self.editors)

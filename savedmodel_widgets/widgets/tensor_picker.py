@@ -11,6 +11,7 @@ import traitlets
 
 from ..savedmodel.text import count_text
 from ..sources import Candidate, is_valid_alias, unique_aliases
+from ._close import close_tree
 from ._status import warning_html
 
 MAX_SHOWN = 100
@@ -139,17 +140,22 @@ class TensorPicker(widgets.VBox):
 
     def remove(self, name: str) -> None:
         """Unpick the candidate called ``name``."""
-        if self._rows.pop(name, None) is not None:
+        removed = self._rows.pop(name, None)
+        if removed is not None:
             self._show_rows()
+            close_tree(removed[1])
 
     def set_picks(self, picks: Iterable[tuple[str, str]]) -> None:
         """Replace the picked tensors with ``(alias, candidate name)`` pairs."""
+        replaced = [row for _, row in self._rows.values()]
         self._rows = {}
         for alias, name in picks:
             candidate = self._by_name.get(name)
             if candidate is not None and name not in self._rows:
                 self._add_row(alias, candidate)
         self._show_rows()
+        for row in replaced:
+            close_tree(row)
 
     def alias_box(self, name: str) -> widgets.Text:
         """The alias box of the picked candidate called ``name``."""

@@ -1,0 +1,36 @@
+"""Close the widgets a view replaces, so their comms do not pile up in a long session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import ipywidgets as widgets
+
+
+def close_tree(root: widgets.Widget, keep: Iterable[widgets.Widget] = ()) -> None:
+    """Close ``root`` and every widget it holds, except ``keep`` and what they hold.
+
+    A widget holds the widgets in its synced traits: a box's ``children``, and
+    the ``layout`` and ``style`` every DOM widget has (``Widget.close`` closes
+    only the widget itself).
+
+    Parameters
+    ----------
+    root : ipywidgets.Widget
+        The widget taken out of the view.
+    keep : iterable of ipywidgets.Widget
+        Widgets under ``root`` that are shown again elsewhere; they stay open.
+    """
+    kept = {id(widget) for widget in keep}
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        if id(widget) in kept or id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        for name in widget.keys:
+            value = getattr(widget, name, None)
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            stack.extend(item for item in items if isinstance(item, widgets.Widget))
+        widget.close()
