@@ -124,6 +124,9 @@ def test_duplicate_alias_is_refused_and_the_choices_stay(keras_model, tmp_path):
     editor = widget.signature_list.editors[0]
     editor.name_box.value = "predict_images"
     editor.outputs.alias_box("scores").value = "image"
+    assert html_text(editor.alias_warning.value) == (
+        "'image' is used more than once in this signature: give every input and output its "
+        "own alias.")
 
     widget.export_button.click()
 
@@ -135,6 +138,10 @@ def test_duplicate_alias_is_refused_and_the_choices_stay(keras_model, tmp_path):
     assert editor.outputs.alias_box("scores").value == "image"
     assert widget.results.layout.display == "none"
     assert not widget.export_button.disabled
+
+    editor.outputs.alias_box("scores").value = "scores"  # fixed: the error is no longer current
+    assert widget.error == "" and widget.status.value == ""
+    assert editor.alias_warning.value == ""
 
 
 def test_existing_target_needs_overwrite_or_the_next_version(tf, keras_model, tmp_path):
@@ -152,6 +159,10 @@ def test_existing_target_needs_overwrite_or_the_next_version(tf, keras_model, tm
     assert widget.result is first
     assert {p.name: p.stat().st_mtime_ns for p in first.path.rglob("*")} == written
 
+    widget.target.overwrite.value = True  # the refusal's fix clears it
+    assert widget.error == "" and widget.status.value == ""
+    assert html_text(widget.target_note.value) == f"Replaces {first.path}."
+    widget.target.overwrite.value = False
     widget.target.version_mode.value = "auto"
     widget.export_button.click()
     assert widget.error == "" and widget.result.path == tmp_path / "served" / "2"

@@ -67,7 +67,7 @@ class ExportPanel(widgets.VBox):
 
     def _wire_panel(self) -> None:
         for control in self.target.controls:
-            control.observe(lambda change: self._update_spec(), "value")
+            control.observe(lambda change: self._on_input(), "value")
         self.export_button.on_click(lambda button: self.run_export())
 
     # Public ----------------------------------------------------------------------
@@ -158,7 +158,7 @@ class ExportPanel(widgets.VBox):
             return
         source = source if source is not None else open_source(obj)
         self.signature_list = SignatureList(source)
-        self.signature_list.observe(lambda change: self._update_spec(), "signatures")
+        self.signature_list.observe(lambda change: self._on_input(), "signatures")
         self.signatures_box.children = [self.signature_list]
         self.target.allow_tags(source.supports_tags)
         self.target.directory.value = directory
@@ -178,6 +178,13 @@ class ExportPanel(widgets.VBox):
             source_name=self._source_name,
             load_code=self._load_code,
         )
+
+    def _on_input(self) -> None:
+        """A choice changed: an error shown for the choices before is no longer current."""
+        if self.error and not self.running:
+            self.error = ""
+            self.status.value = ""
+        self._update_spec()
 
     def _update_spec(self) -> None:
         spec = self._build_spec()
