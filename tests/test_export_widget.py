@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from live_sources import build_keras_sequential
 from numpy.testing import assert_allclose
-from widget_helpers import html_text, quiet, served, signature_rows
+from widget_helpers import html_text, quiet, served, signature_rows, table_rows
 
 from savedmodel_widgets import ExportResult, export_widget
 from savedmodel_widgets.widgets import ConvertWidget, ExportWidget, InspectWidget
@@ -46,6 +46,7 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     widget = ExportWidget(namespace={"model": keras_model, "notes": "not a model"})
     assert [label for label, _ in widget.model_dropdown.options] == [
         "model  (Keras 3 functional, 2 inputs, 1 output)"]
+    assert widget.model_status.value == ""  # described once, in the dropdown
     assert widget.target.directory.value == "export/model"
     editor = widget.signature_list.editors[0]
     assert editor.inputs.picks == (("image", "image"), ("meta", "meta"))
@@ -85,6 +86,8 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     assert widget.report is not None and widget.report.ok
     verification = html_text(widget.results.panes["verification"].value)
     assert "passed" in verification and "probabilities" in verification
+    assert table_rows(widget.results.panes["verification"].value)[0] == [
+        "signature", "output", "dtype", "shape", "source shape", "max |diff|", "result"]
     assert status_text(widget) == (f"Exported to {widget.result.path} in "
                                    f"{widget.result.seconds:.1f} s. Verification: "
                                    f"{widget.report.verdict()}")
