@@ -14,7 +14,7 @@ from widget_helpers import html_text, quiet, served, signature_rows, table_rows
 
 from savedmodel_widgets import ExportResult, export_widget
 from savedmodel_widgets.widgets import ConvertWidget, ExportWidget, InspectWidget
-from savedmodel_widgets.widgets.tensor_picker import MAX_SHOWN
+from savedmodel_widgets.widgets.tensor_picker import MAX_SHOWN, PICKED_MARK
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 RNG = np.random.default_rng(11)
@@ -325,6 +325,30 @@ def test_replaced_parts_are_closed_so_open_widgets_do_not_pile_up(
     assert alias_box.comm is None and alias_box.layout.comm is None
     assert alias_box.style.comm is None
     assert widget.signature_list.editors[0].outputs.alias_box("scores").comm is not None
+
+
+def marked(picker) -> set[str]:
+    """The names of the listed candidates marked as already picked."""
+    return {value for label, value in picker.matches.options if label.startswith(PICKED_MARK)}
+
+
+def test_candidates_already_picked_are_marked_in_the_list(keras_model):
+    outputs = ExportWidget(keras_model, namespace={}).signature_list.editors[0].outputs
+    assert marked(outputs) == {"scores"}
+    plain = {candidate.name: candidate.label for candidate in outputs.candidates}
+    labels = {value: label for label, value in outputs.matches.options}
+    assert labels == {**plain, "scores": PICKED_MARK + plain["scores"]}
+
+    outputs.matches.value = "embedding"
+    outputs.add_button.click()
+    assert marked(outputs) == {"scores", "embedding"}
+    assert outputs.matches.value == "embedding"  # the selection stays where it was
+    outputs.remove("scores")
+    assert marked(outputs) == {"embedding"}
+    outputs.filter.value = "embed"
+    assert marked(outputs) == {"embedding"}
+    outputs.set_picks([])
+    assert marked(outputs) == set()
 
 
 # Large graphs stay usable ---------------------------------------------------------------
