@@ -48,9 +48,9 @@ def render_report_html(report: VerifyReport) -> str:
              if report.error else "")
     note = (f'<div style="color:{_FAIL}">Note: {escape(report.note)}.</div>'
             if report.note else "")
-    compared_columns = report.compared_with_source
+    with_source = report.compared_with_source
     headers = ("signature", "output", "dtype", "shape",
-               *(("source shape", "max |diff|") if compared_columns else ()), "result")
+               *(("source shape", "max |diff|") if with_source else ()), "result")
     span = len(headers) - 1
     head = "".join(f'<th style="{_CELL_STYLE}">{escape(h)}</th>' for h in headers)
     body = []
@@ -67,7 +67,7 @@ def render_report_html(report: VerifyReport) -> str:
             result = output.result_text + (f": {output.note}" if output.note else "")
             shape = "missing" if output.shape is None else format_shape(output.shape)
             compared = ""
-            if compared_columns:
+            if with_source:
                 source_shape = ("" if output.source_shape is None
                                 else format_shape(output.source_shape))
                 compared = f"{_cell(source_shape)}{_cell(_diff_text(output.max_abs_diff))}"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import ipywidgets as widgets
 
 
-def close_tree(root: widgets.Widget, keep: Iterable[widgets.Widget] = ()) -> None:
-    """Close ``root`` and every widget it holds, except ``keep`` and what they hold.
+def close_tree(root: widgets.Widget) -> None:
+    """Close ``root`` and every widget it holds.
 
     A widget holds the widgets in its synced traits: a box's ``children``, and
     the ``layout`` and ``style`` every DOM widget has (``Widget.close`` closes
@@ -17,16 +15,13 @@ def close_tree(root: widgets.Widget, keep: Iterable[widgets.Widget] = ()) -> Non
     Parameters
     ----------
     root : ipywidgets.Widget
-        The widget taken out of the view.
-    keep : iterable of ipywidgets.Widget
-        Widgets under ``root`` that are shown again elsewhere; they stay open.
+        The widget taken out of the view; nothing under it is shown again.
     """
-    kept = {id(widget) for widget in keep}
     seen: set[int] = set()
     stack = [root]
     while stack:
         widget = stack.pop()
-        if id(widget) in kept or id(widget) in seen:
+        if id(widget) in seen:
             continue
         seen.add(id(widget))
         for name in widget.keys:

@@ -180,8 +180,9 @@ class ExportPanel(widgets.VBox):
         )
 
     def _on_input(self) -> None:
-        """A choice changed: an error shown for the choices before is no longer current."""
-        if self.error and not self.running:
+        """A choice changed: an export error shown for the choices before is no longer
+        current (the target note and the alias warnings say what is wrong now)."""
+        if self.error and self._source is not None and not self.running:
             self.error = ""
             self.status.value = ""
         self._update_spec()
