@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from widget_helpers import table_rows
 
 from savedmodel_widgets._verify_inputs import signature_inputs
 from savedmodel_widgets.errors import SavedModelWidgetsError, VerifyError
@@ -418,8 +419,6 @@ def test_a_meta_graph_without_the_serve_tag_is_run_but_the_report_says_no_server
     (False, ["signature", "output", "dtype", "shape", "result"]),
 ], ids=["compared", "path-only"])
 def test_html_has_source_columns_only_when_compared_with_a_source(compared, headers):
-    from widget_helpers import table_rows
-
     report = VerifyReport(
         path="export/model/1",
         signatures=(
