@@ -29,7 +29,9 @@ def _diff_text(value: float | None) -> str:
 def render_report_html(report: VerifyReport) -> str:
     """The report as a compact table: signature, output, shapes, max |diff|, verdict.
 
-    Every text is escaped; there is no JavaScript.
+    The source shape and max |diff| columns are left out when the report was not
+    compared with a source (a SavedModel verified from its path alone). Every text
+    is escaped; there is no JavaScript.
     """
     color = _PASS if report.ok else _FAIL
     verdict = "passed" if report.ok else ("nothing verified" if not report.error and all(
@@ -46,27 +48,32 @@ def render_report_html(report: VerifyReport) -> str:
              if report.error else "")
     note = (f'<div style="color:{_FAIL}">Note: {escape(report.note)}.</div>'
             if report.note else "")
-    headers = ("signature", "output", "dtype", "shape", "source shape", "max |diff|", "result")
+    with_source = report.compared_with_source
+    headers = ("signature", "output", "dtype", "shape",
+               *(("source shape", "max |diff|") if with_source else ()), "result")
+    span = len(headers) - 1
     head = "".join(f'<th style="{_CELL_STYLE}">{escape(h)}</th>' for h in headers)
     body = []
     for signature in report.signatures:
         name = _cell(signature.name)
         if signature.skipped:
-            body.append(f"<tr>{name}{_cell('skipped: ' + signature.skip_reason, _MUTED, 6)}"
+            body.append(f"<tr>{name}{_cell('skipped: ' + signature.skip_reason, _MUTED, span)}"
                         "</tr>")
             continue
         if signature.error:
-            body.append(f"<tr>{name}{_cell(signature.error, _FAIL, 6)}</tr>")
+            body.append(f"<tr>{name}{_cell(signature.error, _FAIL, span)}</tr>")
         for output in signature.outputs:
             result_color = {True: _PASS, False: _FAIL, None: _MUTED}[output.passed]
             result = output.result_text + (f": {output.note}" if output.note else "")
-            source_shape = ("" if output.source_shape is None
-                            else format_shape(output.source_shape))
             shape = "missing" if output.shape is None else format_shape(output.shape)
+            compared = ""
+            if with_source:
+                source_shape = ("" if output.source_shape is None
+                                else format_shape(output.source_shape))
+                compared = f"{_cell(source_shape)}{_cell(_diff_text(output.max_abs_diff))}"
             body.append(
                 f"<tr>{name}{_cell(output.alias)}{_cell(output.dtype)}{_cell(shape)}"
-                f"{_cell(source_shape)}{_cell(_diff_text(output.max_abs_diff))}"
-                f"{_cell(result, result_color)}</tr>"
+                f"{compared}{_cell(result, result_color)}</tr>"
             )
     table = (f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
              f"<tbody>{''.join(body)}</tbody></table>")

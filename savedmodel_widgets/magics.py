@@ -19,6 +19,15 @@ from .sources import find_models, model_kind
 __all__ = ["SavedModelMagics", "load_ipython_extension"]
 
 
+EXAMPLES = """\
+examples:
+  %savedmodel export model
+  %savedmodel export model --dir served/model --signature predict_images
+  %savedmodel inspect export/model
+  %savedmodel convert model.h5 --trust"""
+"""The end of ``%savedmodel --help``, one example a line."""
+
+
 class _HelpShown(Exception):
     """``--help`` printed its text; the magic returns nothing."""
 
@@ -39,8 +48,8 @@ def _parser() -> _Parser:
     parser = _Parser(
         prog="%savedmodel",
         description="Export, inspect and convert TensorFlow SavedModels with widgets.",
-        epilog="Examples: %savedmodel export model   %savedmodel inspect export/model   "
-               "%savedmodel convert model.h5 --trust",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     export = commands.add_parser(

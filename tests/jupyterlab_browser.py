@@ -8,6 +8,7 @@ is on something a person would see (text, a kernel that says Idle), never a fixe
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -25,11 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from checkout_env import checkout_env
 
 CHROMIUM = os.environ.get("SMW_CHROMIUM", "/usr/bin/chromium")
 """Debian's Chromium (``apt-get install chromium``), or the browser ``SMW_CHROMIUM`` names;
 Playwright never downloads one."""
+
+INSTALL_CHROMIUM = "apt-get install -y chromium fonts-liberation"
+INSTALL_PLAYWRIGHT = "pip install playwright"
 
 CHROMIUM_ARGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -166,13 +171,47 @@ class JupyterLabServer:
         self.stop()
 
 
+def missing_browser_parts() -> list[str]:
+    """What the browser tests need and this machine lacks, each with how to install it."""
+    missing = []
+    try:
+        importlib.import_module("playwright.sync_api")
+    except ImportError:
+        missing.append(f"Playwright ({INSTALL_PLAYWRIGHT})")
+    if not Path(CHROMIUM).exists():
+        missing.append(f"Chromium at {CHROMIUM} ({INSTALL_CHROMIUM}, or point SMW_CHROMIUM "
+                       "at another Chromium)")
+    return missing
+
+
+def running_in_ci() -> bool:
+    """Whether the environment says this is a CI run (``CI=true``, as CI services set)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require_browser() -> None:
+    """Skip the calling test module when Playwright or Chromium is missing; under CI
+    (``CI=true``) fail it instead, since CI installs both and must run the browser tests.
+
+    Call it at the top of a test module, before importing Playwright.
+    """
+    missing = missing_browser_parts()
+    if not missing:
+        return
+    reason = f"The browser tests need {' and '.join(missing)}."
+    if running_in_ci():
+        pytest.fail(f"{reason} Under CI (CI=true) they are required.", pytrace=False)
+    pytest.skip(f"{reason} Leave them out with: python -m pytest -m 'not e2e'",
+                allow_module_level=True)
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, through Playwright's sync API."""
     if not Path(CHROMIUM).exists():
         raise FileNotFoundError(
-            f"No browser at {CHROMIUM}. Install Debian's Chromium (apt-get install -y "
-            "chromium fonts-liberation, as .ci/run does), point SMW_CHROMIUM at another "
-            "Chromium, or leave the browser tests out with: python -m pytest -m 'not e2e'")
+            f"No browser at {CHROMIUM}. Install Debian's Chromium ({INSTALL_CHROMIUM}, as "
+            ".ci/run does), point SMW_CHROMIUM at another Chromium, or leave the browser "
+            "tests out with: python -m pytest -m 'not e2e'")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
 
 

@@ -43,7 +43,9 @@ def test_found_keras2_h5_is_opened_renamed_and_exported(tf, model_files, tmp_pat
     root = model_files.root
     widget = ConvertWidget(root=root, namespace={})
     options = dict((value, label) for label, value in widget.file_dropdown.options)
-    assert widget.file_dropdown.options[0] == (f"choose a file found under {root}", "")
+    found = len(widget.file_dropdown.options) - 1
+    assert widget.file_dropdown.options[0] == (
+        f"choose one of the {found} model files found in {root}", "")
     assert widget.file_dropdown.value == ""  # the placeholder is shown, not a blank
     assert widget.weights_into.value == "" and widget.weights_into.label == NO_MODEL
     assert {str(root / name) for name in ("keras2.h5", "keras3.keras", "lambda.h5",

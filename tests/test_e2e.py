@@ -10,6 +10,9 @@ final state in :data:`~jupyterlab_browser.SCREENSHOT_DIR`.
 Every browser test lives in this module, so the module-scoped fixtures start the
 server and the browser once per session; the scope also closes Playwright (and its
 event loop) before the nbclient tests of other modules run theirs.
+
+Without Playwright or Chromium the module is skipped, with a reason that says how to
+install them; under CI (``CI=true``) it fails instead.
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ from jupyterlab_browser import (
     choose_option,
     export_status,
     launch_chromium,
+    require_browser,
     signature_table,
     take_screenshot,
     type_into,
     write_notebook,
 )
 from notebook_runner import NOTEBOOK_DIR
-from playwright.sync_api import expect, sync_playwright
+
+require_browser()  # skips this module without Playwright or Chromium; fails it under CI
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 

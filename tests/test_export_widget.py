@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from live_sources import build_keras_sequential
 from numpy.testing import assert_allclose
-from widget_helpers import html_text, quiet, served, signature_rows
+from widget_helpers import html_text, quiet, served, signature_rows, table_rows
 
 from savedmodel_widgets import ExportResult, export_code, export_widget
 from savedmodel_widgets.widgets import ConvertWidget, ExportWidget, InspectWidget
-from savedmodel_widgets.widgets.tensor_picker import MAX_SHOWN
+from savedmodel_widgets.widgets.tensor_picker import MAX_SHOWN, PICKED_MARK
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 RNG = np.random.default_rng(11)
@@ -46,6 +46,7 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     widget = ExportWidget(namespace={"model": keras_model, "notes": "not a model"})
     assert [label for label, _ in widget.model_dropdown.options] == [
         "model  (Keras 3 functional, 2 inputs, 1 output)"]
+    assert widget.model_status.value == ""  # described once, in the dropdown
     assert widget.target.directory.value == "export/model"
     editor = widget.signature_list.editors[0]
     assert editor.inputs.picks == (("image", "image"), ("meta", "meta"))
@@ -85,6 +86,8 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     assert widget.report is not None and widget.report.ok
     verification = html_text(widget.results.panes["verification"].value)
     assert "passed" in verification and "probabilities" in verification
+    assert table_rows(widget.results.panes["verification"].value)[0] == [
+        "signature", "output", "dtype", "shape", "source shape", "max |diff|", "result"]
     assert status_text(widget) == (f"Exported to {widget.result.path} in "
                                    f"{widget.result.seconds:.1f} s. Verification: "
                                    f"{widget.report.verdict()}")
@@ -124,6 +127,9 @@ def test_duplicate_alias_is_refused_and_the_choices_stay(keras_model, tmp_path):
     editor = widget.signature_list.editors[0]
     editor.name_box.value = "predict_images"
     editor.outputs.alias_box("scores").value = "image"
+    assert html_text(editor.alias_warning.value) == (
+        "'image' is used more than once in this signature: give every input and output its "
+        "own alias.")
 
     widget.export_button.click()
 
@@ -135,6 +141,10 @@ def test_duplicate_alias_is_refused_and_the_choices_stay(keras_model, tmp_path):
     assert editor.outputs.alias_box("scores").value == "image"
     assert widget.results.layout.display == "none"
     assert not widget.export_button.disabled
+
+    editor.outputs.alias_box("scores").value = "scores"  # fixed: the error is no longer current
+    assert widget.error == "" and widget.status.value == ""
+    assert editor.alias_warning.value == ""
 
 
 def test_existing_target_needs_overwrite_or_the_next_version(tf, keras_model, tmp_path):
@@ -152,6 +162,10 @@ def test_existing_target_needs_overwrite_or_the_next_version(tf, keras_model, tm
     assert widget.result is first
     assert {p.name: p.stat().st_mtime_ns for p in first.path.rglob("*")} == written
 
+    widget.target.overwrite.value = True  # the refusal's fix clears it
+    assert widget.error == "" and widget.status.value == ""
+    assert html_text(widget.target_note.value) == f"Replaces {first.path}."
+    widget.target.overwrite.value = False
     widget.target.version_mode.value = "auto"
     widget.export_button.click()
     assert widget.error == "" and widget.result.path == tmp_path / "served" / "2"
@@ -274,6 +288,67 @@ def test_tf1_tags_other_than_serve_are_written(tf, tf1, tmp_path):
     widget.export_button.click()
     assert widget.error == ""
     assert widget.result.info.meta_graphs[0].tags == ("serve", "gpu")
+
+
+def open_widget_count() -> int:
+    """How many widgets hold an open comm (ipywidgets 8 keeps them in ``_instances``)."""
+    from ipywidgets.widgets.widget import _instances
+
+    return len(_instances)
+
+
+def test_replaced_parts_are_closed_so_open_widgets_do_not_pile_up(
+        keras_model, tf_keras_model, tf_module):
+    widget = ExportWidget(namespace={"model": keras_model, "legacy": tf_keras_model,
+                                     "module": tf_module})
+
+    def choose_add_and_remove() -> None:
+        for name in ("legacy", "module", "model"):
+            widget.model_dropdown.value = name
+        signatures = widget.signature_list
+        signatures.add_button.click()
+        signatures.editors[-1].remove_button.click()
+        picker = signatures.editors[0].outputs
+        picker.remove("scores")
+        picker.add("scores")
+        picker.set_picks([("probabilities", "scores")])
+
+    choose_add_and_remove()
+    before = open_widget_count()
+    replaced = widget.signature_list
+    alias_box = replaced.editors[0].outputs.alias_box("scores")
+    for _ in range(3):
+        choose_add_and_remove()
+
+    assert open_widget_count() == before
+    assert replaced.comm is None and replaced.layout.comm is None
+    assert alias_box.comm is None and alias_box.layout.comm is None
+    assert alias_box.style.comm is None
+    assert widget.signature_list.editors[0].outputs.alias_box("scores").comm is not None
+
+
+def marked(picker) -> set[str]:
+    """The names of the listed candidates marked as already picked."""
+    return {value for label, value in picker.matches.options if label.startswith(PICKED_MARK)}
+
+
+def test_candidates_already_picked_are_marked_in_the_list(keras_model):
+    outputs = ExportWidget(keras_model, namespace={}).signature_list.editors[0].outputs
+    assert marked(outputs) == {"scores"}
+    plain = {candidate.name: candidate.label for candidate in outputs.candidates}
+    labels = {value: label for label, value in outputs.matches.options}
+    assert labels == {**plain, "scores": PICKED_MARK + plain["scores"]}
+
+    outputs.matches.value = "embedding"
+    outputs.add_button.click()
+    assert marked(outputs) == {"scores", "embedding"}
+    assert outputs.matches.value == "embedding"  # the selection stays where it was
+    outputs.remove("scores")
+    assert marked(outputs) == {"embedding"}
+    outputs.filter.value = "embed"
+    assert marked(outputs) == {"embedding"}
+    outputs.set_picks([])
+    assert marked(outputs) == set()
 
 
 # Large graphs stay usable ---------------------------------------------------------------

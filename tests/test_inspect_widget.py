@@ -78,7 +78,9 @@ def test_files_checks_variables_and_ops_tabs(builder_widget):
     ops = pane(builder_widget, "ops")
     assert "meta graph serve" in ops.text
     assert "Placeholder" in {row[0] for row in ops.rows[1:]}
-    assert pane(builder_widget, "verification").text == ""
+    assert pane(builder_widget, "verification").text == (
+        "Not verified yet. Click Verify to reload this SavedModel in a fresh Python process "
+        "with TensorFlow and run each signature on generated inputs.")
     assert info.path in TableText(builder_widget.view.header.value).text
 
 
@@ -125,7 +127,7 @@ def test_found_dropdown_lists_exports_and_choosing_one_shows_it(workdir):
     widget = InspectWidget()
 
     assert widget.found.options == (
-        ("choose a SavedModel found under .", ""),
+        (f"choose one of the 2 SavedModels found in {workdir}", ""),
         ("export/images", "export/images"),
         ("served/linear  (versions 1, 3)", "served/linear"),
     )
@@ -146,6 +148,30 @@ def test_found_dropdown_lists_exports_and_choosing_one_shows_it(workdir):
     assert [info.version for info in reads] == [3]
     widget.path_text.value = "notes"
     assert widget.found.value == ""
+
+
+def test_the_folder_holding_the_exports_says_to_choose_one_in_found(workdir):
+    widget = InspectWidget()
+
+    widget.path_text.value = "."
+
+    assert widget.error == (". is not a SavedModel itself, but it holds 2 SavedModels in its "
+                            "subfolders: export/images, served/linear. Choose one in Found.")
+    assert widget.info is None and widget.found.value == ""
+    widget.path_text.value = "export"
+    assert widget.error == ("export is not a SavedModel itself, but it holds a SavedModel in "
+                            "a subfolder: export/images. Choose it in Found.")
+    widget.found.value = "export/images"
+    assert widget.error == "" and widget.info is not None
+
+
+def test_found_placeholder_names_the_folder_and_says_when_nothing_is_there(
+        empty_root, monkeypatch):
+    monkeypatch.setenv("HOME", str(empty_root.parent))
+    assert InspectWidget(root=empty_root).found.options == (
+        ("no SavedModel found in ~/empty; type a path", ""),)
+    assert InspectWidget(root=empty_root.parent).found.options[0] == (
+        "no SavedModel found in ~; type a path", "")
 
 
 def test_refresh_finds_new_exports_and_reads_the_path_again(workdir, saved_models):
@@ -243,6 +269,8 @@ def test_verify_reloads_the_export_and_shows_the_report(saved_models, empty_root
     assert [s.name for s in report.signatures] == ["serving_default"]
     verification = pane(widget, "verification")
     assert "passed" in verification.text
+    # Not compared with a source: no source shape or max |diff| columns.
+    assert verification.rows[0] == ["signature", "output", "dtype", "shape", "result"]
     assert "scores" in {row[1] for row in verification.rows[1:]}
     assert widget.view.tabs.selected_index == list(widget.view.panes).index("verification")
     assert report.summary() in TableText(widget.status.value).text

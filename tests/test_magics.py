@@ -154,6 +154,10 @@ def test_help_prints_usage_and_returns_nothing(shell, capsys):
     out = capsys.readouterr().out
     assert "%savedmodel" in out
     assert all(command in out for command in ("export", "inspect", "convert"))
+    examples = out[out.index("examples:"):].splitlines()[1:]
+    assert [line.split()[:2] for line in examples if line.strip()] == [
+        ["%savedmodel", "export"], ["%savedmodel", "export"], ["%savedmodel", "inspect"],
+        ["%savedmodel", "convert"]]  # one example a line, as written
     assert savedmodel(shell, "") is None
     assert "export" in capsys.readouterr().out
     assert savedmodel(shell, "export --help") is None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from widget_helpers import table_rows
 
 from savedmodel_widgets import ExportSpec, SignatureSpec, export, suggest_spec
 from savedmodel_widgets._verify_inputs import signature_inputs
@@ -411,3 +412,26 @@ def test_a_meta_graph_without_the_serve_tag_is_run_but_the_report_says_no_server
     assert "none is tagged 'serve', so a server would not load" in report.note
     assert report.summary().endswith(f"but {report.note}")
     assert f"Note: {report.note}." in parse_html(report._repr_html_())
+
+
+@pytest.mark.parametrize(("compared", "headers"), [
+    (True, ["signature", "output", "dtype", "shape", "source shape", "max |diff|", "result"]),
+    (False, ["signature", "output", "dtype", "shape", "result"]),
+], ids=["compared", "path-only"])
+def test_html_has_source_columns_only_when_compared_with_a_source(compared, headers):
+    report = VerifyReport(
+        path="export/model/1",
+        signatures=(
+            SignatureVerification("serving_default", True, False, "", 0.1, (
+                OutputComparison("scores", "float32", (2, 3), (2, 3) if compared else None,
+                                 0.0 if compared else None, True if compared else None),)),
+            SignatureVerification("later", False, True, "", 0.0, skip_reason="sparse input"),
+        ),
+        atol=1e-5, rtol=1e-5, seconds=1.0, tensorflow_version="2.x",
+        compared_with_source=compared,
+    )
+    rows = table_rows(report._repr_html_())
+    assert rows[0] == headers
+    assert len(rows[1]) == len(headers)
+    assert rows[2] == ["later", "skipped: sparse input"]
+    assert f'colspan="{len(headers) - 1}"' in report._repr_html_()

@@ -14,7 +14,7 @@ import traitlets
 from ..convert import ModelFile, find_model_files, load_model_file
 from ..errors import UntrustedCodeError
 from ..sources import find_models
-from ._found import same_path, show_path
+from ._found import placeholder_text, same_path, show_path
 from ._namespace import notebook_namespace
 from ._status import error_html, error_text, note_html
 from .export_panel import ExportPanel
@@ -122,8 +122,9 @@ class ConvertWidget(ExportPanel):
     def refresh(self) -> None:
         """List the model files under ``root`` and the notebook's models again."""
         found = find_model_files(self.root)
-        self.file_dropdown.options = [(f"choose a file found under {self.root}", "")] + [
-            (item.label, str(item.path)) for item in found
+        self.file_dropdown.options = [
+            (placeholder_text(len(found), "model file", self.root), ""),
+            *((item.label, str(item.path)) for item in found),
         ]
         show_path(self.file_dropdown, self.path_box.value)
         models = find_models(self.namespace)

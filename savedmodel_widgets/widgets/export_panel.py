@@ -14,6 +14,7 @@ from ..exporter import export
 from ..sources import Source, open_source
 from ..spec import ExportProgress, ExportResult, ExportSpec, holds_files, target_path
 from ..verifier import VerifyReport
+from ._close import close_tree
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
 from .signature_editor import SignatureList
@@ -68,7 +69,7 @@ class ExportPanel(widgets.VBox):
 
     def _wire_panel(self) -> None:
         for control in self.target.controls:
-            control.observe(lambda change: self._update_spec(), "value")
+            control.observe(lambda change: self._on_input(), "value")
         self.export_button.on_click(lambda button: self.run_export())
 
     # Public ----------------------------------------------------------------------
@@ -141,16 +142,18 @@ class ExportPanel(widgets.VBox):
         self.error = ""
         self.status.value = ""
         self.results.clear()
+        replaced, self.signature_list = self.signature_list, None
+        self.signatures_box.children = []
+        if replaced is not None:
+            close_tree(replaced)
         if obj is None:
-            self.signature_list = None
-            self.signatures_box.children = []
             self.editor.layout.display = "none"
             self.export_button.disabled = True
             self.spec = None
             return
         source = source if source is not None else open_source(obj)
         self.signature_list = SignatureList(source)
-        self.signature_list.observe(lambda change: self._update_spec(), "signatures")
+        self.signature_list.observe(lambda change: self._on_input(), "signatures")
         self.signatures_box.children = [self.signature_list]
         self.target.allow_tags(source.supports_tags)
         self.target.directory.value = directory
@@ -170,6 +173,14 @@ class ExportPanel(widgets.VBox):
             source_name=self._source_name,
             load_code=self._load_code,
         )
+
+    def _on_input(self) -> None:
+        """A choice changed: an export error shown for the choices before is no longer
+        current (the target note and the alias warnings say what is wrong now)."""
+        if self.error and self._source is not None and not self.running:
+            self.error = ""
+            self.status.value = ""
+        self._update_spec()
 
     def _update_spec(self) -> None:
         spec = self._build_spec()

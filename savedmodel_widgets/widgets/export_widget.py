@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
 import ipywidgets as widgets
@@ -141,7 +140,7 @@ class ExportWidget(ExportPanel):
         entry = self.entries.get(name) if name else None
         if entry is None:
             return
-        self.model_status.value = f"<small>{escape(entry.description)}</small>"
+        self.model_status.value = ""  # the dropdown's label describes the model
         directory = self.target.directory.value
         if self._directory is not None and not directory:
             directory = self._directory

@@ -13,7 +13,7 @@ from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.layout import find_saved_models
 from ..savedmodel.reader import read_saved_model
 from ..verifier import VerifyReport, verify
-from ._found import same_path, show_path
+from ._found import placeholder_text, same_path, show_path
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
 
@@ -21,6 +21,13 @@ __all__ = ["InspectWidget"]
 
 SECTIONS = ("files", "signatures", "checks", "variables", "ops", "verification")
 """The tabs of the result view, in order."""
+
+SAVED_MODELS_NAMED = 3
+"""How many SavedModels a folder's message names, when the folder holds several."""
+
+NOT_VERIFIED = ("Not verified yet. Click Verify to reload this SavedModel in a fresh Python "
+                "process with TensorFlow and run each signature on generated inputs.")
+"""The Verification tab before Verify is clicked."""
 
 
 class InspectWidget(widgets.VBox):
@@ -133,9 +140,8 @@ class InspectWidget(widgets.VBox):
     def refresh_found(self) -> None:
         """Look for SavedModels under :attr:`root` again and list them in *Found*."""
         found = find_saved_models(self.root)
-        blank = (f"choose a SavedModel found under {self.root}" if found
-                 else f"no SavedModel found under {self.root}; type a path")
-        self.found.options = [(blank, "")] + [(item.label, str(item.path)) for item in found]
+        self.found.options = [(placeholder_text(len(found), "SavedModel", self.root), ""),
+                              *((item.label, str(item.path)) for item in found)]
         show_path(self.found, self.path)
 
     def verify_shown(self) -> VerifyReport | None:
@@ -181,13 +187,34 @@ class InspectWidget(widgets.VBox):
         try:
             info = read_saved_model(self.path.strip(), version)
         except (SavedModelError, OSError) as error:
-            self._show(None, error_text(error))
+            self._show(None, self._holds_several_text() or error_text(error))
             return
         self._show(info, "")
+
+    def _holds_several_text(self) -> str:
+        """For a folder with SavedModels in its subfolders: say so and name a few; else empty."""
+        folder = self.path.strip()
+        found = [item for item in (find_saved_models(folder) if os.path.isdir(folder) else [])
+                 if not same_path(str(item.path), folder)]
+        if not found:
+            return ""
+        names = ", ".join(str(item.path) for item in found[:SAVED_MODELS_NAMED])
+        if len(found) > SAVED_MODELS_NAMED:
+            names += f" and {len(found) - SAVED_MODELS_NAMED:,} more"
+        listed = {os.path.abspath(value) for _, value in self.found.options if value}
+        in_found = all(os.path.abspath(item.path) in listed for item in found)
+        if len(found) == 1:
+            held = "a SavedModel in a subfolder"
+            choose = "Choose it in Found." if in_found else "Type its path."
+        else:
+            held = f"{len(found):,} SavedModels in its subfolders"
+            choose = "Choose one in Found." if in_found else "Type the path of the one to show."
+        return f"{folder} is not a SavedModel itself, but it holds {held}: {names}. {choose}"
 
     def _show(self, info: SavedModelInfo | None, error: str) -> None:
         if info is not None:
             self.view.show_info(info)
+            self.view.set("verification", note_html(NOT_VERIFIED))
         self._show_versions(info)
         self.status.value = error_html(error) if error else ""
         self.verify_button.disabled = info is None

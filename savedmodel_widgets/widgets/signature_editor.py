@@ -11,6 +11,8 @@ import traitlets
 from ..savedmodel.info import DEFAULT_SIGNATURE
 from ..savedmodel.text import count_text
 from ..spec import SignatureSpec
+from ._close import close_tree
+from ._status import warning_html
 from .tensor_picker import TensorPicker
 
 if TYPE_CHECKING:
@@ -64,11 +66,13 @@ class SignatureEditor(widgets.VBox):
                                    taken=lambda: [alias for alias, _ in self.outputs.picks])
         self.outputs = TensorPicker("Outputs", outputs, signature.outputs,
                                     taken=lambda: [alias for alias, _ in self.inputs.picks])
+        self.alias_warning = widgets.HTML()
         super().__init__(
             [
                 widgets.HBox([self.name_box, self.method_box, self.remove_button]),
                 widgets.HBox([self.inputs, self.outputs],
                              layout=widgets.Layout(flex_flow="row wrap")),
+                self.alias_warning,
             ],
             layout=widgets.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"),
             **kwargs,
@@ -84,6 +88,20 @@ class SignatureEditor(widgets.VBox):
     def _update(self) -> None:
         self.signature = SignatureSpec(self.name_box.value.strip(), self.inputs.picks,
                                        self.outputs.picks, self.method_box.value)
+        self.alias_warning.value = repeated_alias_warning(self.signature)
+
+
+def repeated_alias_warning(signature: SignatureSpec) -> str:
+    """A warning naming the aliases used more than once across the signature's inputs and
+    outputs, as HTML; empty when every alias is its own."""
+    aliases = [alias for alias in signature.input_aliases + signature.output_aliases if alias]
+    repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+    if not repeated:
+        return ""
+    names = ", ".join(map(repr, repeated))
+    verb = "are" if len(repeated) > 1 else "is"
+    return warning_html(f"{names} {verb} used more than once in this signature: give every "
+                        "input and output its own alias.")
 
 
 class SignatureList(widgets.VBox):
@@ -142,6 +160,7 @@ class SignatureList(widgets.VBox):
         if editor in self.editors and len(self.editors) > 1:
             self.editors.remove(editor)
             self._update()
+            close_tree(editor)
 
     def _update(self) -> None:
         self.box.children = list(self.editors)

@@ -11,10 +11,14 @@ import traitlets
 
 from ..savedmodel.text import count_text
 from ..sources import Candidate, is_valid_alias, unique_aliases
+from ._close import close_tree
 from ._status import warning_html
 
 MAX_SHOWN = 100
 """Candidates listed at most; typing in the filter box narrows the rest."""
+
+PICKED_MARK = "✓ "
+"""Marks a listed candidate that is already picked."""
 
 
 class TensorPicker(widgets.VBox):
@@ -22,9 +26,9 @@ class TensorPicker(widgets.VBox):
 
     A filter box narrows the candidates as you type (every word must appear in
     the name, dtype, role or op); the list shows at most :data:`MAX_SHOWN` of
-    them, so a graph of 20,000 tensors stays quick. "Add" picks the selected
-    candidate; each picked tensor gets a row with its alias box and a remove
-    button.
+    them, so a graph of 20,000 tensors stays quick, and marks those already
+    picked with :data:`PICKED_MARK`. "Add" picks the selected candidate; each
+    picked tensor gets a row with its alias box and a remove button.
 
     Parameters
     ----------
@@ -78,6 +82,7 @@ class TensorPicker(widgets.VBox):
         )
         self.layout.margin = "0 1em 0 0"
         self._rows: dict[str, tuple[widgets.Text, widgets.HBox]] = {}
+        self._shown: list[Candidate] = []
         self._wire()
         self.set_picks(picks)
         self._apply_filter()
@@ -99,7 +104,8 @@ class TensorPicker(widgets.VBox):
     def _apply_filter(self) -> None:
         found = self.matching(self.filter.value)
         shown = found[:MAX_SHOWN]
-        self.matches.options = [(candidate.label, candidate.name) for candidate in shown]
+        self._shown = shown
+        self._list_shown()
         if shown:
             self.matches.value = shown[0].name
         total = len(self.candidates)
@@ -112,6 +118,17 @@ class TensorPicker(widgets.VBox):
             text = count_text(total, "tensor")
         self.count.value = f"<small>{escape(text)}</small>"
         self.add_button.disabled = not shown
+
+    def _list_shown(self) -> None:
+        """List the shown candidates, the picked ones marked; the selection stays."""
+        selected = self.matches.value
+        self.matches.options = [
+            (f"{PICKED_MARK}{candidate.label}" if candidate.name in self._rows
+             else candidate.label, candidate.name)
+            for candidate in self._shown
+        ]
+        if any(candidate.name == selected for candidate in self._shown):
+            self.matches.value = selected
 
     # Picks -----------------------------------------------------------------------
 
@@ -139,17 +156,22 @@ class TensorPicker(widgets.VBox):
 
     def remove(self, name: str) -> None:
         """Unpick the candidate called ``name``."""
-        if self._rows.pop(name, None) is not None:
+        removed = self._rows.pop(name, None)
+        if removed is not None:
             self._show_rows()
+            close_tree(removed[1])
 
     def set_picks(self, picks: Iterable[tuple[str, str]]) -> None:
         """Replace the picked tensors with ``(alias, candidate name)`` pairs."""
+        replaced = [row for _, row in self._rows.values()]
         self._rows = {}
         for alias, name in picks:
             candidate = self._by_name.get(name)
             if candidate is not None and name not in self._rows:
                 self._add_row(alias, candidate)
         self._show_rows()
+        for row in replaced:
+            close_tree(row)
 
     def alias_box(self, name: str) -> widgets.Text:
         """The alias box of the picked candidate called ``name``."""
@@ -173,6 +195,7 @@ class TensorPicker(widgets.VBox):
 
     def _show_rows(self) -> None:
         self.rows.children = [row for _, row in self._rows.values()]
+        self._list_shown()
         self._sync()
 
     def _sync(self) -> None:
