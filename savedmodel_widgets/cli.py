@@ -7,7 +7,8 @@ writes a SavedModel; ``convert --list`` only prints the tensors it could use.
 
 Exit codes: 0 done, 1 an error-level serving check failed, 2 bad usage, a
 directory that cannot be read as a SavedModel, or a model file that cannot be
-converted (then nothing is written).
+converted (then nothing is written), 141 when stdout was closed before
+everything was printed (``show --json | head``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .convert import ModelFile, load_model_file
 from .errors import (
     ModelCodeNeededError,
     SavedModelError,
@@ -33,15 +33,21 @@ from .errors import (
     UnknownCustomObjectError,
     UntrustedCodeError,
 )
-from .exporter import ExportResult, Version, export
-from .savedmodel import SavedModelInfo, check, read_saved_model
-from .savedmodel.checks import TARGETS, CheckResult, is_ready, verdict
-from .savedmodel.info import DEFAULT_SIGNATURE
+from .savedmodel.checks import TARGETS, CheckResult, check, is_ready, verdict
+from .savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
+from .savedmodel.reader import read_saved_model
 from .savedmodel.text import format_bytes, format_columns, render_summary
+
+if TYPE_CHECKING:
+    # ``convert`` imports these when it runs: ``show`` and ``check`` never load them.
+    from .convert import ModelFile
+    from .exporter import ExportResult, Version
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a command that SIGPIPE ended: 128 + 13."""
 
 Pick = tuple[str | None, str]
 """One ``--input``/``--output`` value: ``(alias or None, tensor name)``."""
@@ -167,6 +173,20 @@ def _version(value: str) -> Version:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of stdout has gone (``show --json | head``). Python's documented
+        # recipe (the signal module's "Note on SIGPIPE"): point stdout at devnull, so
+        # the flush at exit fails no more, and end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; returns the exit code."""
     if args.command == "convert":
         _check_convert_args(args)
         return _convert(args)
@@ -259,6 +279,8 @@ def _option_hint(error: Exception) -> str:
 
 def _open(args: argparse.Namespace) -> ModelFile:
     """The model file, opened with the code that ``--model`` and ``--custom-object`` name."""
+    from .convert import load_model_file
+
     builder = _import_object(args.model, "--model") if args.model else None
     custom = {_object_name(spec): _import_object(spec, "--custom-object")
               for spec in args.custom_object}
@@ -268,6 +290,8 @@ def _open(args: argparse.Namespace) -> ModelFile:
 
 def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
     """Export with the ``--input``, ``--output``, signature and target options."""
+    from .exporter import export
+
     spec = loaded.spec(
         args.out,
         inputs=args.input,  # (alias or None, name) pairs: ModelFile.spec fills in aliases
