@@ -37,10 +37,17 @@ MODELS = (
     "table_legacy_init_op",
     "table_unread",
     "table_module",
+    "train_serve",
+    "gpu_pinned",
+    "ref_output",
+    "asset_table",
 )
 """Every single-directory export of the ``saved_models`` fixture."""
 
-TF2_MODELS = ("keras3", "module", "string_input", "fixed_batch", "unknown_rank", "table_module")
+TF2_MODELS = (
+    "keras3", "module", "string_input", "fixed_batch", "unknown_rank", "table_module",
+    "asset_table",
+)
 """Exports written by the TF2 saver, which ``tf.saved_model.load`` can load."""
 
 ENCODINGS = {"name": "dense", "coo_sparse": "sparse", "composite_tensor": "composite"}

@@ -112,6 +112,7 @@ message NodeDef {
   string name = 1;
   string op = 2;
   repeated string input = 3;
+  string device = 4;
 }
 
 message OpDef {

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from .dtypes import EAS_SENDABLE, JSON_SENDABLE
+from .dtypes import EAS_SENDABLE, JSON_SENDABLE, base_dtype
 from .info import (
     DEFAULT_SIGNATURE,
     PREDICT_METHOD,
@@ -130,8 +130,7 @@ class Finding(NamedTuple):
 
 
 def _findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
-    server = TARGETS[target]
-    yield from _meta_graph_findings(info, server)
+    yield from _meta_graph_findings(info, target)
     yield from _file_findings(info, target)
     signatures = info.signatures
     if signatures and DEFAULT_SIGNATURE not in {s.name for s in signatures}:
@@ -157,8 +156,29 @@ def _findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
         yield from _signature_findings(signature, target)
 
 
-def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]:
-    if info.serving_meta_graph is None:
+def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
+    server = TARGETS[target]
+    tagged = [mg for mg in info.meta_graphs if SERVE_TAG in mg.tags]
+    if info.serving_meta_graph is None and tagged:
+        # TensorFlow's loader picks the meta graph whose tag set equals the one asked for
+        # (FindMetaGraphDef, tensorflow/cc/saved_model/reader.cc); TF Serving asks for
+        # {serve} unless started with --saved_model_tags (tensorflow_serving/model_servers/
+        # main.cc), and so does the EAS processor, which has no such option.
+        only_serve = "export it with tags=['serve'] only (tf.saved_model.SERVING)"
+        tags = ",".join(sorted(set(tagged[0].tags)))
+        yield Finding(
+            level="error",
+            code="serve-tags-not-exact",
+            message=(
+                f"No meta graph is tagged exactly {[SERVE_TAG]}; the one tagged "
+                f"{list(tagged[0].tags)} is not loaded by {server} started as usual: "
+                f"TensorFlow's loader matches the whole tag set."
+            ),
+            fix=f"Start TF Serving with --saved_model_tags={tags}, or {only_serve}."
+            if target == "tfserving"
+            else f"{only_serve[0].upper()}{only_serve[1:]}.",
+        )
+    elif info.serving_meta_graph is None:
         tags = [list(mg.tags) for mg in info.meta_graphs]
         yield Finding(
             level="error",
@@ -180,6 +200,29 @@ def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]
             ),
         )
     yield from _table_findings(info.serving_meta_graph, server)
+    yield from _device_findings(info.main_meta_graph, server)
+
+
+def _device_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Finding]:
+    if meta_graph is None or not meta_graph.gpu_nodes:
+        return
+    nodes = meta_graph.gpu_nodes
+    named = ", ".join(repr(node) for node in nodes[:5])
+    more = f" and {count_text(len(nodes) - 5, 'more node')}" if len(nodes) > 5 else ""
+    yield Finding(
+        level="warning",
+        code="gpu-device-pinned",
+        message=(
+            f"{count_text(len(nodes), 'node')} {'is' if len(nodes) == 1 else 'are'} pinned "
+            f"to a GPU ({named}{more}): on a CPU server ({server} without a GPU, every EAS "
+            "tensorflow_cpu_* processor) the model fails to load, since the server does not "
+            "allow soft placement."
+        ),
+        fix=(
+            "Export without device placements: clear_devices=True in the TF1 builder or "
+            "simple_save, or build the graph outside tf.device('/GPU:0')."
+        ),
+    )
 
 
 def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Finding]:
@@ -215,15 +258,24 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
             fix="Export the model again; copy all of variables/ when moving it.",
         )
     elif any(mg.has_variables for mg in info.meta_graphs) and not info.variables:
-        where = "is empty" if info.has_variables_dir else "is missing"
         yield Finding(
             level="error",
             code="variables-missing",
             message=(
-                f"The graph reads variables but variables/ {where}: the server cannot restore "
-                "the weights."
+                f"The graph restores variables but {_variables_state(info)}: the server "
+                "cannot restore the weights."
             ),
             fix="Export the model again, keeping variables/ beside saved_model.pb.",
+        )
+    if info.data_file_problems:
+        yield Finding(
+            level="error",
+            code="variables-data-missing",
+            message=(
+                f"In variables/, {'; '.join(info.data_file_problems)}: TensorFlow's loader "
+                "fails restoring the variables (\"No such file\" or a read past the end)."
+            ),
+            fix="Copy all of variables/ again, or export the model again.",
         )
     present = {entry.path for entry in info.files}
     for meta_graph in info.meta_graphs:
@@ -273,14 +325,34 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
         )
 
 
+def _variables_state(info: SavedModelInfo) -> str:
+    """``variables/ is missing``, ``... is empty``, or what it holds instead of values."""
+    if not info.has_variables_dir:
+        return "variables/ is missing"
+    names = [e.name for e in info.files if e.path.startswith("variables/") and not e.is_dir]
+    if not names:
+        return "variables/ is empty"
+    if "variables.index" not in names:
+        return f"variables/ has no variables.index (it holds {', '.join(names[:5])})"
+    return "variables/variables.index lists no saved variable"
+
+
 def _signature_findings(signature: Signature, target: Target) -> Iterator[Finding]:
     name = signature.name
     method = signature.method_name or "<empty>"
     if target == "eas" and signature.method_name != PREDICT_METHOD:
+        # A warning: EAS documents predict-style requests only (signature_name, inputs by
+        # alias, output_filter: https://www.alibabacloud.com/help/doc-detail/111055.htm,
+        # and eas_prediction/tf_request.py of github.com/pai-eas/eas-python-sdk), and no
+        # source says that its TensorFlow processor refuses classify or regress signatures.
         yield Finding(
-            level="error",
+            level="warning",
             code="method-not-predict",
-            message=f"Signature {name!r} has method {method}; EAS serves {PREDICT_METHOD} only.",
+            message=(
+                f"Signature {name!r} has method {method}; EAS documents predict requests only "
+                "(inputs by alias), so clients must send this signature's input tensors "
+                "themselves, e.g. serialized tf.Example strings."
+            ),
             fix=(
                 "Build it with tf.compat.v1.saved_model.predict_signature_def or method_name="
                 "tf.saved_model.PREDICT_METHOD_NAME."
@@ -364,7 +436,7 @@ def _tensor_findings(
         )
         return
     sendable = EAS_SENDABLE if target == "eas" else JSON_SENDABLE
-    if tensor.dtype not in sendable:
+    if base_dtype(tensor.dtype) not in sendable:
         yield Finding(
             level="error",
             code="unsupported-dtype",
