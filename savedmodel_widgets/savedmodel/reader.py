@@ -17,6 +17,7 @@ from ._bundle import (
     read_bundle_file,
 )
 from ._schema import enum_names, message_class
+from ._text_proto import parse_text
 from .dtypes import dtype_name
 from .graph_walk import OpInputs, ops_reached
 from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
@@ -98,7 +99,7 @@ def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -
 
 
 def _parse_saved_model(model_path: str) -> Any:
-    from google.protobuf import message, text_format
+    from google.protobuf import message
 
     try:
         with open(model_path, "rb") as file:
@@ -106,27 +107,26 @@ def _parse_saved_model(model_path: str) -> Any:
     except OSError as error:
         raise SavedModelError(f"Cannot read {model_path}: {error.strerror}.") from error
     proto = message_class("SavedModel")()
+    skipped: list[str] = []
     try:
         if model_path.endswith(PBTXT_FILE):
-            text_format.Parse(
-                data.decode("utf-8"),
-                proto,
-                allow_unknown_field=True,
-                allow_unknown_extension=True,
-            )
+            skipped = parse_text(data.decode("utf-8"), proto)
         else:
             proto.ParseFromString(data)
             _refuse_wrong_wire_types(proto)
-    except (
-        message.DecodeError,
-        text_format.ParseError,
-        ValueError,
-        RecursionError,
-    ) as error:
+    except (message.DecodeError, ValueError, RecursionError) as error:
         raise CorruptSavedModelError(
             f"{model_path} is damaged or cut short and cannot be parsed ({error}). "
             "Export the model again, or copy it again if it was transferred."
         ) from error
+    if not proto.meta_graphs and skipped:
+        names = ", ".join(dict.fromkeys(skipped))
+        raise CorruptSavedModelError(
+            f"{model_path} is not a SavedModel in the text format: it has no meta_graphs; "
+            f"its top-level fields are {names}, so it is some other text proto (a label "
+            "map, a pipeline config?). Put the model's saved_model.pbtxt or saved_model.pb "
+            "here, or pass the directory that holds it."
+        )
     return proto
 
 
