@@ -499,6 +499,17 @@ def test_a_missing_version_lists_those_that_exist(saved_models):
     assert {1, 2, 3} <= numbers and "tmp-foo" not in message
 
 
+def test_versioned_parent_whose_versions_hold_no_model_says_so(tmp_path):
+    parent = tmp_path / "mnist"
+    (parent / "1").mkdir(parents=True)
+    (parent / "2" / "variables").mkdir(parents=True)
+    with pytest.raises(NotASavedModelError) as raised:
+        smw.read_saved_model(parent)
+    message = str(raised.value)
+    assert "highest version directory, 2, holds no saved_model.pb" in message
+    assert "it holds variables" in message and "(1)" in message
+
+
 # --- errors ------------------------------------------------------------------
 
 
