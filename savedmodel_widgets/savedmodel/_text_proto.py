@@ -30,8 +30,9 @@ TOKEN = re.compile(
 STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")')
 """A double-quoted string, captured (so ``split`` keeps it); it may hold whitespace."""
 SPACE = re.compile(r"\s")
-ESCAPED_SPACE = {ord(space): f"\\{ord(space):03o}" for space in " \t\n\r\v\f"}
+ESCAPED_SPACES = tuple((space, f"\\{ord(space):03o}") for space in " \t\n\r\v\f")
 BRACKETS = "{}<>[]"
+ANGLES_OR_LISTS = re.compile(r"[<>\[\]]")
 CLOSING = {"{": "}", "<": ">"}
 END = ""
 """The token after the last one."""
@@ -90,10 +91,11 @@ def parse_text(text: str, message: Any) -> list[str]:
         When the text is not in the text format, or a declared field's value does not
         fit its type.
     """
-    words = _words(text)
-    if words is not None:
+    split = _words(text)
+    if split is not None:
+        words, braces_only = split
         try:
-            return _parse_tokens(words, message)
+            return _parse_tokens(words, message, braces_only)
         except TextFormatError:
             message.Clear()  # not as simple as it looked: split it with the regex
     tokens = TOKEN.findall(text)
@@ -102,21 +104,25 @@ def parse_text(text: str, message: Any) -> list[str]:
     return _parse_tokens(tokens, message)
 
 
-def _words(text: str) -> list[str] | None:
+def _words(text: str) -> tuple[list[str], bool] | None:
     """The tokens of ``text`` by ``str.split``, when that is safe: no comment,
     single-quoted string, comma or semicolon outside a string, and every bracket a word
     of its own. Whitespace inside a string is written as an octal escape first, so each
-    string stays one word. Names may keep the ``:`` that follows them."""
+    string stays one word. Names may keep the ``:`` that follows them. Also returns
+    whether braces are the only brackets."""
     pieces = STRING.split(text)
     outside = " ".join(pieces[0::2])
     if any(mark in outside for mark in "#',;"):
         return None
-    strings = pieces[1::2]
-    if SPACE.search("".join(strings)):
-        strings = [string.translate(ESCAPED_SPACE) for string in strings]
-        if SPACE.search("".join(strings)):
+    strings = "\0".join(pieces[1::2])
+    if SPACE.search(strings):
+        if "\0" in text:
+            return None
+        for space, escape in ESCAPED_SPACES:
+            strings = strings.replace(space, escape)
+        if SPACE.search(strings):
             return None  # Unicode spaces: no octal escape stands for them
-        pieces[1::2] = strings
+        pieces[1::2] = strings.split("\0")
     words = " ".join(pieces).split()
     if any(
         outside.count(bracket) != words.count(bracket)
@@ -124,19 +130,28 @@ def _words(text: str) -> list[str] | None:
         if bracket in outside
     ):
         return None
-    return words
+    return words, not ANGLES_OR_LISTS.search(outside)
 
 
-def _parse_tokens(tokens: list[str], message: Any) -> list[str]:
+def _parse_tokens(tokens: list[str], message: Any, braces_only: bool = False) -> list[str]:
+    """Parse the tokens; ``braces_only`` when no ``<>`` or ``[]`` bracket is among them."""
     tokens.append(END)
-    parser = _Parser(tokens)
+    parser = _Parser(tokens, braces_only)
     parser.merge(message, END)
     return parser.skipped_top_level
 
 
+def _literal(token: str) -> str:
+    """The text between a string literal's quotes; ``ValueError`` for an unclosed one."""
+    if len(token) < 2 or token[0] not in "\"'" or token[-1] != token[0]:
+        raise ValueError(token)
+    return token[1:-1]
+
+
 class _Parser:
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], braces_only: bool) -> None:
         self.tokens = tokens
+        self.braces_only = braces_only
         self.position = 0
         self.skipped_top_level: list[str] = []
 
@@ -248,13 +263,10 @@ class _Parser:
 
     def string(self, token: str, as_bytes: bool) -> str | bytes:
         """A string literal, and the literals right after it (the text format joins them)."""
-        if token[0] not in "\"'":
-            raise ValueError(token)
-        parts = [token]
+        text = _literal(token)
         while self.tokens[self.position][:1] in ("'", '"'):
-            parts.append(self.tokens[self.position])
+            text += _literal(self.tokens[self.position])
             self.position += 1
-        text = "".join(part[1:-1] for part in parts)
         if "\\" in text:
             from google.protobuf import text_encoding
 
@@ -262,10 +274,29 @@ class _Parser:
             return raw if as_bytes else raw.decode("utf-8")
         return text.encode("utf-8") if as_bytes else text
 
+    def skip_braces(self) -> None:
+        """Step over a ``{ ... }`` in text whose only brackets are braces: from one ``}``
+        to the next with ``list.index``, counting the ``{`` between, so the tokens of a
+        skipped message are looked at in C, not one by one."""
+        tokens = self.tokens
+        position, depth = self.position + 1, 1
+        while depth:
+            try:
+                closing = tokens.index("}", position)
+            except ValueError:
+                self.position = len(tokens) - 1
+                raise self.error("expected the end of a skipped message") from None
+            depth += tokens[position:closing].count("{") - 1
+            position = closing + 1
+        self.position = position
+
     def skip_value(self) -> None:
         """Step over a field's value: a message, a list or a scalar."""
         tokens = self.tokens
         token = tokens[self.position]
+        if token == "{" and self.braces_only:
+            self.skip_braces()
+            return
         if token in CLOSING or token == "[":
             depth = 0
             while True:
