@@ -180,6 +180,9 @@ def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Findi
         )
     elif info.serving_meta_graph is None:
         tags = [list(mg.tags) for mg in info.meta_graphs]
+        # Source: TensorFlow's loader looks the tag set up among the meta graphs and fails
+        # with "Could not find meta graph def matching supplied tags" (FindMetaGraphDef,
+        # tensorflow/cc/saved_model/reader.cc); servers ask for {serve}.
         yield Finding(
             level="error",
             code="no-serve-tag",
@@ -190,6 +193,10 @@ def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Findi
             fix="Export with tags=['serve'] (tf.saved_model.SERVING).",
         )
     if not info.signatures:
+        # Source: every TF Serving request names a signature (serving_default by default) and
+        # fails with 'Serving signature key ... not found' when the meta graph lacks it
+        # (tensorflow_serving/servables/tensorflow/predict_util.cc); EAS's requests name one
+        # too (signature_name, eas-python-sdk's TFRequest).
         yield Finding(
             level="error",
             code="no-signatures",
@@ -232,6 +239,9 @@ def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Findi
         if not signature.lookup_tables:
             continue
         tables = ", ".join(repr(table) for table in signature.lookup_tables)
+        # Source: TensorFlow's loader runs only the init op after restoring (RunInitOp,
+        # tensorflow/cc/saved_model/loader.cc); tests/test_checks.py shows a lookup then
+        # failing with 'Table not initialized' (tensorflow/serving#1731).
         yield Finding(
             level="error",
             code="tables-not-initialized",
@@ -251,6 +261,8 @@ def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Findi
 
 def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
     if info.variables_error:
+        # Source: the loader restores variables/variables with RestoreV2, which fails on an
+        # index it cannot read (RunRestore, tensorflow/cc/saved_model/loader.cc).
         yield Finding(
             level="error",
             code="variables-unreadable",
@@ -258,6 +270,8 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
             fix="Export the model again; copy all of variables/ when moving it.",
         )
     elif any(mg.has_variables for mg in info.meta_graphs) and not info.variables:
+        # Source: without variables.index the loader restores nothing and the first request
+        # fails on an uninitialized variable (RunRestore, tensorflow/cc/saved_model/loader.cc).
         yield Finding(
             level="error",
             code="variables-missing",
@@ -268,6 +282,8 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
             fix="Export the model again, keeping variables/ beside saved_model.pb.",
         )
     if info.data_file_problems:
+        # Source: RestoreV2 opens each data shard the index names and reads its byte ranges;
+        # tests/test_checks.py shows TensorFlow's loader failing on a missing or short one.
         yield Finding(
             level="error",
             code="variables-data-missing",
@@ -281,6 +297,9 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
     for meta_graph in info.meta_graphs:
         for name in meta_graph.asset_files:
             if f"assets/{name}" not in present:
+                # Source: the loader feeds each asset's path under assets/ to the init op,
+                # which fails reading a file that is not there
+                # (tensorflow/cc/saved_model/loader.cc).
                 yield Finding(
                     level="error",
                     code="asset-missing",
@@ -300,6 +319,9 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
     if target == "tfserving" and info.version is not None:
         newest = max(info.versions_without_model, default=info.version)
         if newest > info.version:
+            # Source: TF Serving serves the highest version number it finds under the base path
+            # (tensorflow_serving/sources/storage_path/file_system_storage_path_source.cc), and
+            # loading a directory without saved_model.pb fails.
             yield Finding(
                 level="error",
                 code="newest-version-incomplete",
@@ -360,6 +382,9 @@ def _signature_findings(signature: Signature, target: Target) -> Iterator[Findin
             signature=name,
         )
     elif target == "tfserving" and signature.method_name not in TF_SERVING_METHODS:
+        # Source: TF Serving's Predict refuses a signature whose method_name is not one of
+        # predict, classify, regress ("Expected prediction signature method_name to be one
+        # of ...", tensorflow_serving/servables/tensorflow/predict_util.cc).
         yield Finding(
             level="error",
             code="unknown-method",
@@ -371,6 +396,8 @@ def _signature_findings(signature: Signature, target: Target) -> Iterator[Findin
             signature=name,
         )
     if not signature.outputs:
+        # Source: a session run with nothing to fetch fails ("Must specify at least one
+        # target to fetch or execute", tensorflow/core/common_runtime/direct_session.cc).
         yield Finding(
             level="error",
             code="no-outputs",
@@ -416,6 +443,9 @@ def _tensor_findings(
         )
     if tensor.encoding != "dense":
         kind = "sparse" if tensor.is_sparse else f"composite ({tensor.composite_type})"
+        # Source for EAS: its request carries each input as a dense array of one dtype with
+        # its shape (TFRequest.add_feed in eas_prediction/tf_request.py of
+        # github.com/pai-eas/eas-python-sdk; alibabacloud.com/help/doc-detail/111055.htm).
         level, limit = (
             ("error", "EAS requests carry dense arrays only")
             if target == "eas"
@@ -437,6 +467,9 @@ def _tensor_findings(
         return
     sendable = EAS_SENDABLE if target == "eas" else JSON_SENDABLE
     if base_dtype(tensor.dtype) not in sendable:
+        # Source: the value fields of EAS's request (TFRequest.add_feed, eas-python-sdk) and
+        # of TF Serving's JSON API (tensorflow_serving/util/json_tensor.cc) cover these dtypes
+        # only; resource and variant tensors cannot be sent or received at all.
         yield Finding(
             level="error",
             code="unsupported-dtype",
