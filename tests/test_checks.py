@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import savedmodel_widgets as smw
+from savedmodel_widgets.savedmodel.text import render_summary
 
 
 def codes(results, level=None):
@@ -336,6 +337,8 @@ def test_missing_or_short_data_shard(tf, saved_model_copy, damage):
     (finding,) = [r for r in smw.check(info) if r.code == "variables-data-missing"]
     assert finding.level == "error" and "variables.data-00000-of-00001" in finding.message
     assert ("is missing" if damage == "missing" else "holds") in finding.message
+    shown = render_summary(info)
+    assert f"data file problem: {info.data_file_problems[0]}" in shown
 
 
 def test_missing_data_shard_of_a_tf2_export(tf, saved_model_copy):

@@ -79,7 +79,8 @@ def test_text_written_by_tensorflow_with_spaces_in_strings():
     "text",
     ["meta_graphs {", "meta_graphs { meta_info_def { tags: } }", "}", "meta_graphs: 3",
      "saved_model_schema_version: x", "meta_graphs { [a.b] { } }", '"name": 1',
-     "meta_graphs { meta_info_def { tags: \"\\x\" } }", "meta_graphs { meta_info_def { tags: \" } }"],
+     "meta_graphs { meta_info_def { tags: \"\\x\" } }",
+     "meta_graphs { meta_info_def { tags: \" } }"],
 )
 def test_broken_text_is_refused(text):
     with pytest.raises(TextFormatError):

@@ -128,6 +128,7 @@ def render_variables(info: SavedModelInfo) -> str:
         )
     ]
     lines += format_columns(variable_rows(info), indent="  ")
+    lines += [f"  data file problem: {problem}" for problem in info.data_file_problems]
     return "\n".join(lines)
 
 
