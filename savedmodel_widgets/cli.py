@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import functools
 import importlib
-import json
 import os
 import shlex
 import sys
@@ -196,12 +195,19 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.command == "show":
-        print(json.dumps(info.to_dict(), indent=2) if args.json else render_summary(info))
+        print(_json(info.to_dict()) if args.json else render_summary(info))
         return EXIT_OK
     targets = list(TARGETS) if args.target == "all" else [args.target]
     results = {target: check(info, target) for target in targets}
     print(_checks_json(info, results) if args.json else _checks_text(results))
     return _exit_code(results)
+
+
+def _json(data: object) -> str:
+    """``data`` as indented JSON (``json`` is imported only for ``--json``)."""
+    import json
+
+    return json.dumps(data, indent=2)
 
 
 def _exit_code(results: dict[str, list[CheckResult]]) -> int:
@@ -222,7 +228,7 @@ def _checks_text(results: dict[str, list[CheckResult]]) -> str:
 
 
 def _checks_json(info: SavedModelInfo, results: dict[str, list[CheckResult]]) -> str:
-    return json.dumps({"path": info.path, "targets": _targets_data(results)}, indent=2)
+    return _json({"path": info.path, "targets": _targets_data(results)})
 
 
 def _targets_data(results: dict[str, list[CheckResult]]) -> dict[str, Any]:
@@ -384,12 +390,12 @@ def _listing_json(loaded: ModelFile) -> str:
          "alias": c.alias}
         for c in source.candidates()
     ]
-    return json.dumps({
+    return _json({
         "file": loaded.describe(),
         "notes": list(loaded.notes),
         "candidates": candidates,
         "suggested": {"inputs": inputs, "outputs": outputs},
-    }, indent=2)
+    })
 
 
 def _result_text(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
@@ -401,10 +407,10 @@ def _result_text(result: ExportResult, results: dict[str, list[CheckResult]]) ->
 
 def _result_json(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
     """The export as JSON: path, bytes, seconds, the read-back info and the checks."""
-    return json.dumps({
+    return _json({
         "path": str(result.path),
         "bytes": result.bytes_written,
         "seconds": result.seconds,
         "info": result.info.to_dict(),
         "checks": _targets_data(results),
-    }, indent=2)
+    })

@@ -17,7 +17,6 @@ from ._bundle import (
     read_bundle_file,
 )
 from ._schema import enum_names, message_class
-from ._text_proto import parse_text
 from .dtypes import dtype_name
 from .graph_walk import OpInputs, ops_reached
 from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
@@ -110,6 +109,8 @@ def _parse_saved_model(model_path: str) -> Any:
     skipped: list[str] = []
     try:
         if model_path.endswith(PBTXT_FILE):
+            from ._text_proto import parse_text
+
             skipped = parse_text(data.decode("utf-8"), proto)
         else:
             proto.ParseFromString(data)
