@@ -160,19 +160,25 @@ def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Findi
     server = TARGETS[target]
     tagged = [mg for mg in info.meta_graphs if SERVE_TAG in mg.tags]
     if info.serving_meta_graph is None and tagged:
-        # TensorFlow's loader picks the meta graph whose tag set equals the one asked for
-        # (FindMetaGraphDef, tensorflow/cc/saved_model/reader.cc); TF Serving asks for
-        # {serve} unless started with --saved_model_tags (tensorflow_serving/model_servers/
-        # main.cc), and so does the EAS processor, which has no such option.
+        # Source: TensorFlow's loader picks the meta graph whose tag set equals the one
+        # asked for (FindMetaGraphDef, tensorflow/cc/saved_model/reader.cc), and TF Serving
+        # asks for {serve} unless started with --saved_model_tags (tensorflow_serving/
+        # model_servers/main.cc). EAS's documentation does not say which tags its processor
+        # asks for: a warning there.
         only_serve = "export it with tags=['serve'] only (tf.saved_model.SERVING)"
         tags = ",".join(sorted(set(tagged[0].tags)))
+        loads = (
+            "is not loaded by TF Serving started as usual"
+            if target == "tfserving"
+            else "is not loaded by a server that asks for ['serve'], as TF Serving does"
+        )
         yield Finding(
-            level="error",
+            level="error" if target == "tfserving" else "warning",
             code="serve-tags-not-exact",
             message=(
                 f"No meta graph is tagged exactly {[SERVE_TAG]}; the one tagged "
-                f"{list(tagged[0].tags)} is not loaded by {server} started as usual: "
-                f"TensorFlow's loader matches the whole tag set."
+                f"{list(tagged[0].tags)} {loads}: TensorFlow's loader matches the whole "
+                "tag set."
             ),
             fix=f"Start TF Serving with --saved_model_tags={tags}, or {only_serve}."
             if target == "tfserving"

@@ -134,8 +134,9 @@ def _parse_saved_model(model_path: str) -> Any:
 def _refuse_wrong_wire_types(proto: Any) -> None:
     """Raise ``DecodeError`` where a declared field came with another wire type.
 
-    Python's protobuf runtime keeps such a field as an unknown one; TensorFlow's C++
-    parser refuses the file (a ``MetaGraphDef`` written as ``saved_model.pb``, say).
+    Python's protobuf runtime keeps such a field as an unknown one, and the schema
+    subset would then read garbage as a meta graph; TensorFlow, which parses every
+    field, refuses such files (a ``MetaGraphDef`` written as ``saved_model.pb``, say).
     The SavedModel, its meta graphs, their meta info, graph and signatures are checked:
     few messages, however large the graph.
     """
@@ -153,8 +154,9 @@ def _refuse_wrong_wire_types(proto: Any) -> None:
             if field.field_number in declared:
                 name = f"{message.DESCRIPTOR.name}.{declared[field.field_number].name}"
                 raise DecodeError(
-                    f"field {name} has wire type {field.wire_type}, not that of its type; "
-                    "TensorFlow refuses such a file"
+                    f"field {name} has wire type {field.wire_type}, not that of its type: "
+                    "this is no SavedModel (a MetaGraphDef saved as saved_model.pb?), and "
+                    "TensorFlow refuses it too"
                 )
 
 
