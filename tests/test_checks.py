@@ -175,6 +175,7 @@ def test_incomplete_newer_version_directory(saved_model_copy):
     (finding,) = [r for r in smw.check(info) if r.code == "newest-version-incomplete"]
     assert finding.level == "error" and "7" in finding.message and "3" in finding.message
     assert "newest-version-incomplete" not in codes(smw.check(info, "eas"))
+    assert "the highest version directory, 7, holds no saved_model.pb" in render_summary(info)
     assert smw.read_saved_model(os.path.join(parent, "1")).versions_without_model == (2, 7)
 
 
