@@ -337,6 +337,19 @@ def test_snappy_compressed_index_blocks(tf, saved_model_copy, name):
     assert smw.check(compressed) == smw.check(plain)
 
 
+def test_compressed_index_without_cramjam_says_what_to_install(saved_model_copy, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from checkpoint_tables import compress_index
+
+    path = saved_model_copy("module")
+    compress_index(Path(path, "variables", "variables.index"))
+    monkeypatch.setitem(sys.modules, "cramjam", None)  # as if it were not installed
+    info = smw.read_saved_model(path)
+    assert "pip install cramjam" in info.variables_error
+
+
 @pytest.mark.parametrize("name", ["keras3", "module"])
 def test_variable_names_are_those_of_the_live_model(tf, saved_models, live_models, name):
     """Each saved tensor is matched to the live variable holding the same value."""

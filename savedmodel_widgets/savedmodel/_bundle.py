@@ -56,7 +56,13 @@ def _block(data: bytes, offset: int, size: int) -> bytes:
     if block_type != SNAPPY_COMPRESSION:
         raise BundleFormatError(f"unknown block type {block_type}")
     # Like TensorFlow's table reader, the block's checksum is not verified.
-    import cramjam
+    try:
+        import cramjam
+    except ImportError:
+        raise BundleFormatError(
+            "its blocks are Snappy-compressed, and reading them needs the cramjam package: "
+            "pip install cramjam"
+        ) from None
 
     try:
         return bytes(cramjam.snappy.decompress_raw(data[offset:end]))

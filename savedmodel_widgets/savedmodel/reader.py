@@ -137,15 +137,18 @@ def _refuse_wrong_wire_types(proto: Any) -> None:
     Python's protobuf runtime keeps such a field as an unknown one, and the schema
     subset would then read garbage as a meta graph; TensorFlow, which parses every
     field, refuses such files (a ``MetaGraphDef`` written as ``saved_model.pb``, say).
-    The SavedModel, its meta graphs, their meta info, graph and signatures are checked:
-    few messages, however large the graph.
+    The SavedModel, its meta graphs and their direct parts (meta info, graph, saver,
+    object graph, collections, assets, signatures) are checked: few messages, however
+    large the graph.
     """
     from google.protobuf.message import DecodeError
     from google.protobuf.unknown_fields import UnknownFieldSet
 
     messages = [proto]
     for meta_graph in proto.meta_graphs:
-        messages += [meta_graph, meta_graph.meta_info_def, meta_graph.graph_def]
+        messages += [meta_graph, meta_graph.meta_info_def, meta_graph.graph_def,
+                     meta_graph.saver_def, meta_graph.object_graph_def,
+                     *meta_graph.collection_def.values(), *meta_graph.asset_file_def]
         for signature in meta_graph.signature_def.values():
             messages += [signature, *signature.inputs.values(), *signature.outputs.values()]
     for message in messages:
