@@ -213,23 +213,27 @@ def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Findi
             ),
         )
     yield from _table_findings(info.serving_meta_graph, server)
-    yield from _device_findings(info.main_meta_graph, server)
+    yield from _device_findings(info.main_meta_graph, target)
 
 
-def _device_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Finding]:
+def _device_findings(meta_graph: MetaGraph | None, target: Target) -> Iterator[Finding]:
     if meta_graph is None or not meta_graph.gpu_nodes:
         return
     nodes = meta_graph.gpu_nodes
     named = ", ".join(repr(node) for node in nodes[:5])
     more = f" and {count_text(len(nodes) - 5, 'more node')}" if len(nodes) > 5 else ""
+    where = (
+        "TF Serving without a GPU fails to load the model: it does not allow soft placement"
+        if target == "tfserving"
+        else "an EAS tensorflow_cpu_* processor fails to load the model, unless it allows "
+        "the soft placement that TF Serving does not"
+    )
     yield Finding(
         level="warning",
         code="gpu-device-pinned",
         message=(
             f"{count_text(len(nodes), 'node')} {'is' if len(nodes) == 1 else 'are'} pinned "
-            f"to a GPU ({named}{more}): on a CPU server ({server} without a GPU, every EAS "
-            "tensorflow_cpu_* processor) the model fails to load, since the server does not "
-            "allow soft placement."
+            f"to a GPU ({named}{more}): {where}."
         ),
         fix=(
             "Export without device placements: clear_devices=True in the TF1 builder or "
