@@ -428,18 +428,51 @@ def message_class(name: str) -> Any:
         The message's name inside the ``tensorflow`` package, e.g.
         ``"SavedModel"`` or ``"MetaGraphDef.MetaInfoDef"``.
     """
-    from google.protobuf import message_factory
+    descriptor = _pool().FindMessageTypeByName(f"{PACKAGE}.{name}")
+    upb = _upb()
+    if upb is None:
+        from google.protobuf import message_factory
 
-    return message_factory.GetMessageClass(_pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))
+        return message_factory.GetMessageClass(descriptor)
+    from google.protobuf import message
+
+    # What message_factory.GetMessageClass makes of the descriptor under upb.
+    return upb.MessageMeta(
+        descriptor.name, (message.Message,), {"DESCRIPTOR": descriptor, "__module__": None}
+    )
 
 
 @functools.cache
 def _pool() -> Any:
-    from google.protobuf import descriptor_pool
+    upb = _upb()
+    if upb is None:
+        from google.protobuf import descriptor_pool
 
-    pool = descriptor_pool.DescriptorPool()
+        pool = descriptor_pool.DescriptorPool()
+    else:
+        pool = upb.DescriptorPool()  # what descriptor_pool.DescriptorPool() returns under upb
     pool.AddSerializedFile(_Compiler(SCHEMA).compile().encode())
     return pool
+
+
+@functools.cache
+def _upb() -> Any:
+    """protobuf's upb extension module when it is the implementation in use, else None.
+
+    Under upb, ``descriptor_pool.DescriptorPool`` and ``message_factory.GetMessageClass``
+    hand out its pool and message metaclass; taking them from it directly saves
+    importing those two modules, which load the pure-Python implementation as well:
+    10 ms, most of what ``show`` spends on its own. Private names, so any doubt (another
+    implementation, a protobuf that moved them) falls back to the public modules.
+    """
+    from google.protobuf import descriptor
+
+    module = getattr(descriptor, "_message", None)
+    if not getattr(descriptor, "_USE_C_DESCRIPTORS", False) or module is None:
+        return None
+    if not (hasattr(module, "DescriptorPool") and hasattr(module, "MessageMeta")):
+        return None
+    return module
 
 
 def enum_names(enum_name: str) -> dict[int, str]:
