@@ -428,7 +428,11 @@ def message_class(name: str) -> Any:
         The message's name inside the ``tensorflow`` package, e.g.
         ``"SavedModel"`` or ``"MetaGraphDef.MetaInfoDef"``.
     """
-    descriptor = _pool().FindMessageTypeByName(f"{PACKAGE}.{name}")
+    return class_of(_pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))
+
+
+def class_of(descriptor: Any) -> Any:
+    """The message class of a descriptor of the schema's pool (a map entry's, say)."""
     upb = _upb()
     if upb is None:
         from google.protobuf import message_factory

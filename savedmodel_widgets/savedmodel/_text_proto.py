@@ -59,7 +59,7 @@ class _Field(NamedTuple):
 
 @functools.cache
 def _fields(descriptor: Any) -> dict[str, _Field]:
-    from google.protobuf import message_factory
+    from ._schema import class_of
 
     fields = {}
     for field in descriptor.fields:
@@ -71,7 +71,7 @@ def _fields(descriptor: Any) -> dict[str, _Field]:
             is_message=is_message,
             repeated=_is_repeated(field),
             descriptor=field,
-            map_entry=message_factory.GetMessageClass(field.message_type) if is_map else None,
+            map_entry=class_of(field.message_type) if is_map else None,
         )
     return fields
 
