@@ -70,9 +70,10 @@ def test_hand_written_text_parses_as_protobuf_parses_it():
     assert list(ours.meta_graphs[0].meta_info_def.tags) == ["serve", "gpu"]
 
 
-def test_text_written_by_tensorflow_with_spaces_in_strings():
-    text = 'meta_graphs {\n  meta_info_def {\n    tags: "a  b\\t c"\n  }\n}\n'
-    assert list(assert_same(text).meta_graphs[0].meta_info_def.tags) == ["a  b\t c"]
+@pytest.mark.parametrize("tag", ["a  b\t c", "a\x1cb", "non\u00a0breaking", "caf\u00e9 au lait"])
+def test_text_written_by_tensorflow_with_spaces_in_strings(tag):
+    text = f'meta_graphs {{\n  meta_info_def {{\n    tags: "{tag}"\n  }}\n}}\n'
+    assert list(assert_same(text).meta_graphs[0].meta_info_def.tags) == [tag]
 
 
 @pytest.mark.parametrize(
