@@ -13,42 +13,16 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+import types
+from typing import TYPE_CHECKING
 
 from . import errors
-from .codegen import export_code
-from .convert import (
-    FoundModelFile,
-    ModelFile,
-    convert,
-    find_model_files,
-    list_checkpoint_variables,
-    load_model_file,
-)
-from .exporter import export
-from .savedmodel import (
-    CheckResult,
-    FileEntry,
-    FoundSavedModel,
-    MetaGraph,
-    SavedModelInfo,
-    Signature,
-    TensorInfo,
-    VariableInfo,
-    check,
-    find_saved_models,
-    read_saved_model,
-)
-from .sources import (
-    Candidate,
-    ModelEntry,
-    find_models,
-    list_candidates,
-    suggest_signature,
-    suggest_spec,
-)
-from .spec import ExportProgress, ExportResult, ExportSpec, SignatureSpec
-from .verifier import VerifyReport, verify
+
+if TYPE_CHECKING:
+    from .savedmodel import SavedModelInfo
 
 __version__ = "0.1.0"
 
@@ -114,6 +88,8 @@ def inspect(path: str | os.PathLike[str], version: int | None = None) -> SavedMo
     SavedModelInfo
         The same as :func:`read_saved_model` returns.
     """
+    from .savedmodel import read_saved_model
+
     return read_saved_model(path, version)
 
 
@@ -129,13 +105,70 @@ def load_ipython_extension(ipython: object) -> None:
     load(ipython)
 
 
+_LAZY = {
+    "Candidate": "sources",
+    "CheckResult": "savedmodel",
+    "ConvertWidget": "widgets",
+    "ExportProgress": "spec",
+    "ExportResult": "spec",
+    "ExportSpec": "spec",
+    "ExportWidget": "widgets",
+    "FileEntry": "savedmodel",
+    "FoundModelFile": "convert",
+    "FoundSavedModel": "savedmodel",
+    "InspectWidget": "widgets",
+    "MetaGraph": "savedmodel",
+    "ModelEntry": "sources",
+    "ModelFile": "convert",
+    "SavedModelInfo": "savedmodel",
+    "Signature": "savedmodel",
+    "SignatureSpec": "spec",
+    "TensorInfo": "savedmodel",
+    "VariableInfo": "savedmodel",
+    "VerifyReport": "verifier",
+    "check": "savedmodel",
+    "convert": "convert",
+    "export": "exporter",
+    "export_code": "codegen",
+    "export_widget": "widgets",
+    "find_model_files": "convert",
+    "find_models": "sources",
+    "find_saved_models": "savedmodel",
+    "list_candidates": "sources",
+    "list_checkpoint_variables": "convert",
+    "load_model_file": "convert",
+    "read_saved_model": "savedmodel",
+    "suggest_signature": "sources",
+    "suggest_spec": "sources",
+    "verify": "verifier",
+}
+"""``{public name: the submodule that defines it}``: each is imported on first use, so
+``import savedmodel_widgets`` loads none of the export modules (nor TensorFlow, pandas or
+ipywidgets), and ``python -m savedmodel_widgets show`` loads only the reader."""
+
+
 def __getattr__(name: str) -> object:
-    """The widgets, imported on first use so that ``import savedmodel_widgets`` stays light."""
-    if name in _WIDGETS:
-        from . import widgets
+    """Import the submodule behind a public name on first use (see :data:`_LAZY`)."""
+    submodule = _LAZY.get(name)
+    if submodule is None:
+        raise AttributeError(f"module 'savedmodel_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{submodule}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return getattr(widgets, name)
-    raise AttributeError(f"module 'savedmodel_widgets' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
-_WIDGETS = ("ConvertWidget", "ExportWidget", "InspectWidget", "export_widget")
+class _Package(types.ModuleType):
+    """The package's module type: a submodule named like the public object it defines
+    (``convert``) leaves the package attribute that object, as an eager import did."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -7,7 +7,8 @@ writes a SavedModel; ``convert --list`` only prints the tensors it could use.
 
 Exit codes: 0 done, 1 an error-level serving check failed, 2 bad usage, a
 directory that cannot be read as a SavedModel, or a model file that cannot be
-converted (then nothing is written).
+converted (then nothing is written), 141 when stdout was closed before
+everything was printed (``show --json | head``).
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ import contextlib
 import dataclasses
 import functools
 import importlib
-import json
 import os
 import shlex
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .convert import ModelFile, load_model_file
 from .errors import (
     ModelCodeNeededError,
     SavedModelError,
@@ -33,16 +32,21 @@ from .errors import (
     UnknownCustomObjectError,
     UntrustedCodeError,
 )
-from .exporter import export
-from .savedmodel import SavedModelInfo, check, read_saved_model
-from .savedmodel.checks import TARGETS, CheckResult, is_ready, verdict
-from .savedmodel.info import DEFAULT_SIGNATURE
+from .savedmodel.checks import TARGETS, CheckResult, check, is_ready, verdict
+from .savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
+from .savedmodel.reader import read_saved_model
 from .savedmodel.text import format_bytes, format_columns, render_summary
-from .spec import ExportResult, Version
+
+if TYPE_CHECKING:
+    # ``convert`` imports these when it runs: ``show`` and ``check`` never load them.
+    from .convert import ModelFile
+    from .spec import ExportResult, Version
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a command that SIGPIPE ended: 128 + 13."""
 
 Pick = tuple[str | None, str]
 """One ``--input``/``--output`` value: ``(alias or None, tensor name)``."""
@@ -121,6 +125,11 @@ def _add_convert_parser(commands: Any) -> None:
         "--overwrite", action="store_true", help="replace a target that already holds files"
     )
     converter.add_argument(
+        "--verify", action="store_true",
+        help="reload the SavedModel in a fresh Python process, run its signature and "
+        "compare the outputs with the loaded model (an export that fails it exits with 1)",
+    )
+    converter.add_argument(
         "--trust", action="store_true",
         help="load a file that carries Python code (Lambda layers, lambda activations), "
         "which runs when it is loaded",
@@ -168,6 +177,20 @@ def _version(value: str) -> Version:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of stdout has gone (``show --json | head``). Python's documented
+        # recipe (the signal module's "Note on SIGPIPE"): point stdout at devnull, so
+        # the flush at exit fails no more, and end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; returns the exit code."""
     if args.command == "convert":
         _check_convert_args(args)
         return _convert(args)
@@ -177,12 +200,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.command == "show":
-        print(json.dumps(info.to_dict(), indent=2) if args.json else render_summary(info))
+        print(_json(info.to_dict()) if args.json else render_summary(info))
         return EXIT_OK
     targets = list(TARGETS) if args.target == "all" else [args.target]
     results = {target: check(info, target) for target in targets}
     print(_checks_json(info, results) if args.json else _checks_text(results))
     return _exit_code(results)
+
+
+def _json(data: object) -> str:
+    """``data`` as indented JSON (``json`` is imported only for ``--json``)."""
+    import json
+
+    return json.dumps(data, indent=2)
 
 
 def _exit_code(results: dict[str, list[CheckResult]]) -> int:
@@ -203,7 +233,7 @@ def _checks_text(results: dict[str, list[CheckResult]]) -> str:
 
 
 def _checks_json(info: SavedModelInfo, results: dict[str, list[CheckResult]]) -> str:
-    return json.dumps({"path": info.path, "targets": _targets_data(results)}, indent=2)
+    return _json({"path": info.path, "targets": _targets_data(results)})
 
 
 def _targets_data(results: dict[str, list[CheckResult]]) -> dict[str, Any]:
@@ -241,7 +271,8 @@ def _convert(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     results = {target: check(result.info, target) for target in TARGETS}
     print(_result_json(result, results) if args.json else _result_text(result, results))
-    return _exit_code(results)
+    verified = result.report is None or result.report.ok
+    return _exit_code(results) if verified else EXIT_CHECK_FAILED
 
 
 def _option_hint(error: Exception) -> str:
@@ -260,6 +291,8 @@ def _option_hint(error: Exception) -> str:
 
 def _open(args: argparse.Namespace) -> ModelFile:
     """The model file, opened with the code that ``--model`` and ``--custom-object`` name."""
+    from .convert import load_model_file
+
     builder = _import_object(args.model, "--model") if args.model else None
     custom = {_object_name(spec): _import_object(spec, "--custom-object")
               for spec in args.custom_object}
@@ -269,6 +302,8 @@ def _open(args: argparse.Namespace) -> ModelFile:
 
 def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
     """Export with the ``--input``, ``--output``, signature and target options."""
+    from .exporter import export
+
     spec = loaded.spec(
         args.out,
         inputs=args.input,  # (alias or None, name) pairs: ModelFile.spec fills in aliases
@@ -278,7 +313,7 @@ def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
         version=args.version,
         overwrite=args.overwrite,
     )
-    return export(spec, progress=_progress)
+    return export(spec, verify=args.verify, progress=_progress)
 
 
 def _progress(message: str) -> None:
@@ -361,27 +396,31 @@ def _listing_json(loaded: ModelFile) -> str:
          "alias": c.alias}
         for c in source.candidates()
     ]
-    return json.dumps({
+    return _json({
         "file": loaded.describe(),
         "notes": list(loaded.notes),
         "candidates": candidates,
         "suggested": {"inputs": inputs, "outputs": outputs},
-    }, indent=2)
+    })
 
 
 def _result_text(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
     """The export's path, size and time, its summary, and the serving checks."""
     head = (f"Exported {result.path}: {format_bytes(result.bytes_written)} in "
             f"{result.seconds:.2f} s")
-    return "\n\n".join([head, render_summary(result.info), _checks_text(results)])
+    parts = [head, render_summary(result.info), _checks_text(results)]
+    if result.report is not None:
+        parts.append(f"Verification: {result.report.verdict()}")
+    return "\n\n".join(parts)
 
 
 def _result_json(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
     """The export as JSON: path, bytes, seconds, the read-back info and the checks."""
-    return json.dumps({
+    return _json({
         "path": str(result.path),
         "bytes": result.bytes_written,
         "seconds": result.seconds,
         "info": result.info.to_dict(),
         "checks": _targets_data(results),
-    }, indent=2)
+        "verify": None if result.report is None else result.report.to_dict(),
+    })

@@ -162,21 +162,23 @@ def tf1_signature(tf, inputs, outputs):
     )
 
 
-def tf1_build(tf, path, graph_fn, as_text=False, extra_tags=None):
+def tf1_build(tf, path, graph_fn, as_text=False, extra_tags=None, tags=("serve",)):
     """Run ``graph_fn(tf) -> (inputs, outputs, signature name)`` in a fresh graph and
-    write it with ``SavedModelBuilder`` under tag ``serve``.
+    write it with ``SavedModelBuilder`` under ``tags`` (``serve``).
 
     With ``extra_tags``, a second meta graph with those tags is added whose
-    signature is the same one under the name ``<name>_<last tag>``.
+    signature is the same one under the name ``<name>_<last tag>``. The session
+    allows soft placement, so a graph pinned to a GPU is written on a CPU machine.
     """
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+    config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+    with tf.Graph().as_default(), tf.compat.v1.Session(config=config) as session:
         inputs, outputs, name = graph_fn(tf)
         session.run(tf.compat.v1.global_variables_initializer())
         signature = tf1_signature(tf, inputs, outputs)
         builder = tf.compat.v1.saved_model.Builder(path)
         builder.add_meta_graph_and_variables(
             session,
-            [tf.compat.v1.saved_model.tag_constants.SERVING],
+            list(tags),
             signature_def_map={name: signature},
             main_op=tf.compat.v1.tables_initializer(),
         )
@@ -212,6 +214,23 @@ def ragged_graph(tf):
     tokens = tf.compat.v1.ragged.placeholder(tf.float32, ragged_rank=1, value_shape=[])
     total = tf.reduce_sum(tokens, axis=1)
     return {"tokens": tokens}, {"total": total}, "serving_default"
+
+
+def gpu_pinned_graph(tf):
+    """The reference's ``x`` -> ``scores``, computed under ``tf.device('/device:GPU:0')``
+    (its variables are not pinned, so the graph is written without a GPU)."""
+    x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+    weights = tf.Variable(tf.random.normal([4, 3]), name="W")
+    with tf.device("/device:GPU:0"):
+        scores = tf.nn.softmax(x @ weights, name="scores")
+    return {"image": x}, {"scores": scores}, "serving_default"
+
+
+def ref_output_graph(tf):
+    """A signature whose output is a TF1 variable fetched directly: dtype ``float32_ref``."""
+    x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+    weights = tf.compat.v1.Variable(tf.ones([4, 3]), name="W", use_resource=False)
+    return {"image": x}, {"scores": x @ weights, "weights": weights}, "serving_default"
 
 
 def reference_graph(tf):
@@ -275,6 +294,39 @@ def export_multi_tag(tf, path):
     tf1_build(tf, path, default_images_graph, extra_tags=("serve", "gpu"))
 
 
+def export_train_serve(tf, path):
+    """One meta graph tagged ``train`` and ``serve``: TF Serving loads it only when told to."""
+    tf1_build(tf, path, default_images_graph, tags=("train", "serve"))
+
+
+def export_gpu_pinned(tf, path):
+    tf1_build(tf, path, gpu_pinned_graph)
+
+
+def export_ref_output(tf, path):
+    tf1_build(tf, path, ref_output_graph)
+
+
+def export_asset_table(tf, path):
+    """A TF2 static hash table filled from an asset file (its init op reads the file).
+
+    The only state is the asset's path: the object graph has no variables, and the
+    checkpoint index holds nothing but the object graph.
+    """
+    vocabulary = f"{path}_vocabulary.txt"
+    with open(vocabulary, "w") as file:
+        file.write("\n".join(CLASS_NAMES) + "\n")
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.TextFileInitializer(
+            vocabulary, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+            tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+        ),
+        default_value=-1,
+    )
+    spec = tf.TensorSpec([None], tf.string, name="word")
+    return export_function(tf, path, spec, lambda word: {"id": table.lookup(word)}, table=table)
+
+
 def export_sparse_input(tf, path):
     tf1_build(tf, path, sparse_graph)
 
@@ -301,6 +353,10 @@ EXPORTERS = {
     "table_legacy_init_op": export_table_legacy_init_op,
     "table_unread": export_table_unread,
     "table_module": export_table_module,
+    "train_serve": export_train_serve,
+    "gpu_pinned": export_gpu_pinned,
+    "ref_output": export_ref_output,
+    "asset_table": export_asset_table,
 }
 """Every single-directory export, by the name tests use."""
 

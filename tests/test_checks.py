@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import savedmodel_widgets as smw
+from savedmodel_widgets.savedmodel.text import render_summary
 
 
 def codes(results, level=None):
@@ -112,9 +113,11 @@ def test_no_serve_tag(tf, tmp_path):
     assert finding.level == "error" and "['train']" in finding.message
 
 
-def test_classify_method_is_refused_by_eas_only(tf, tmp_path):
+def test_classify_method_is_a_warning_for_eas_and_fine_for_tfserving(tf, tmp_path):
+    """EAS documents predict requests only; no source says it refuses other methods."""
     path = tf1_export(tf, str(tmp_path / "classify"), method="tensorflow/serving/classify")
-    assert "method-not-predict" in codes(smw.check(path, "eas"), "error")
+    eas = smw.check(path, "eas")
+    assert "method-not-predict" in codes(eas, "warning") and codes(eas, "error") == set()
     assert codes(smw.check(path, "tfserving"), "error") == set()
 
 
@@ -172,6 +175,7 @@ def test_incomplete_newer_version_directory(saved_model_copy):
     (finding,) = [r for r in smw.check(info) if r.code == "newest-version-incomplete"]
     assert finding.level == "error" and "7" in finding.message and "3" in finding.message
     assert "newest-version-incomplete" not in codes(smw.check(info, "eas"))
+    assert "the highest version directory, 7, holds no saved_model.pb" in render_summary(info)
     assert smw.read_saved_model(os.path.join(parent, "1")).versions_without_model == (2, 7)
 
 
@@ -250,3 +254,113 @@ def test_smw_export_of_a_tf1_session_with_a_table_writes_the_init_op(tf1, tmp_pa
     assert meta_graph.init_op == "legacy_init_op"
     for target in ("tfserving", "eas"):
         assert "tables-not-initialized" not in codes(smw.check(result.info, target))
+
+
+def test_a_ref_dtype_is_its_base_dtype(tf, saved_models):
+    """A TF1 variable fetched directly has dtype float32_ref; the server sends float32."""
+    path = saved_models["ref_output"]
+    weights = smw.read_saved_model(path).signature().outputs[1]
+    assert (weights.alias, weights.dtype) == ("weights", "float32_ref")
+    for target in ("tfserving", "eas"):
+        assert codes(smw.check(path, target), "error") == set()
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        signature = tf1.saved_model.load(session, ["serve"], path).signature_def[
+            "serving_default"]
+        value = session.run(signature.outputs["weights"].name)
+    assert value.dtype == "float32" and value.shape == (4, 3)
+
+
+def test_train_and_serve_tags_need_the_tags_option(tf, saved_models):
+    path = saved_models["train_serve"]
+    info = smw.read_saved_model(path)
+    assert info.serving_meta_graph is None and info.main_meta_graph.tags == ("train", "serve")
+    (finding,) = [r for r in smw.check(info, "tfserving") if r.code == "serve-tags-not-exact"]
+    assert finding.level == "error" and "--saved_model_tags=serve,train" in finding.fix
+    assert "serve-tags-not-exact" in codes(smw.check(info, "eas"), "warning")
+    assert "no-serve-tag" not in codes(smw.check(info))
+    # TensorFlow's loader matches the whole tag set, as TF Serving's does.
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        with pytest.raises(RuntimeError, match="could not be found"):
+            tf1.saved_model.load(session, ["serve"], path)
+        tf1.saved_model.load(session, ["serve", "train"], path)
+
+
+def test_variables_of_an_asset_path_need_no_values(tf, saved_models):
+    """A TF2 table filled from an asset: its functions create a variable for the asset's
+    path, but the checkpoint holds only the object graph, and TensorFlow loads it."""
+    path = saved_models["asset_table"]
+    info = smw.read_saved_model(path)
+    assert info.variables == () and os.listdir(os.path.join(path, "variables"))
+    for target in ("tfserving", "eas"):
+        assert codes(smw.check(info, target), "error") == set()
+    loaded = tf.saved_model.load(path)
+    ids = loaded.signatures["serving_default"](word=tf.constant(["dog", "cow"]))["id"]
+    assert ids.numpy().tolist() == [1, -1]
+
+
+def test_variables_without_values_are_not_called_empty(saved_model_copy):
+    path = saved_model_copy("simple_save")
+    os.remove(os.path.join(path, "variables", "variables.index"))
+    (finding,) = [r for r in smw.check(path) if r.code == "variables-missing"]
+    assert "no variables.index" in finding.message and "empty" not in finding.message
+    for name in os.listdir(os.path.join(path, "variables")):
+        os.remove(os.path.join(path, "variables", name))
+    (finding,) = [r for r in smw.check(path) if r.code == "variables-missing"]
+    assert "variables/ is empty" in finding.message
+
+
+def tf1_restore_fails(tf, path):
+    """True when TensorFlow's TF1 serve loader (TF Serving's way) fails restoring."""
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        try:
+            tf1.saved_model.load(session, ["serve"], path)
+        except (tf.errors.NotFoundError, tf.errors.DataLossError,
+                tf.errors.OutOfRangeError) as error:
+            return str(error)
+    return ""
+
+
+@pytest.mark.parametrize("damage", ["missing", "short"])
+def test_missing_or_short_data_shard(tf, saved_model_copy, damage):
+    path = saved_model_copy("simple_save")
+    data = os.path.join(path, "variables", "variables.data-00000-of-00001")
+    assert not tf1_restore_fails(tf, path)
+    if damage == "missing":
+        os.remove(data)
+    else:
+        os.truncate(data, os.path.getsize(data) // 2)
+    assert tf1_restore_fails(tf, path)
+    info = smw.read_saved_model(path)
+    assert info.variables  # the index is fine: show still lists the variables
+    (finding,) = [r for r in smw.check(info) if r.code == "variables-data-missing"]
+    assert finding.level == "error" and "variables.data-00000-of-00001" in finding.message
+    assert ("is missing" if damage == "missing" else "holds") in finding.message
+    shown = render_summary(info)
+    assert f"data file problem: {info.data_file_problems[0]}" in shown
+
+
+def test_missing_data_shard_of_a_tf2_export(tf, saved_model_copy):
+    path = saved_model_copy("module")
+    os.remove(os.path.join(path, "variables", "variables.data-00000-of-00001"))
+    with pytest.raises(Exception, match="(?i)no such file|not found"):
+        tf.saved_model.load(path)
+    assert "variables-data-missing" in codes(smw.check(path, "eas"), "error")
+
+
+def test_nodes_pinned_to_a_gpu(tf, saved_models):
+    path = saved_models["gpu_pinned"]
+    for target in ("tfserving", "eas"):
+        (finding,) = [r for r in smw.check(path, target) if r.code == "gpu-device-pinned"]
+        assert finding.level == "warning" and "'scores'" in finding.message
+    assert "gpu-device-pinned" not in codes(smw.check(saved_models["simple_save"]))
+    # Without soft placement (TF Serving's session), the pinned node cannot run on a CPU.
+    tf1 = tf.compat.v1
+    config = tf1.ConfigProto(allow_soft_placement=False)
+    with (tf.Graph().as_default(), tf1.Session(config=config) as session,
+          pytest.raises(tf.errors.InvalidArgumentError, match="GPU")):
+        signature = tf1.saved_model.load(session, ["serve"], path).signature_def[
+            "serving_default"]
+        session.run(signature.outputs["scores"].name, {signature.inputs["image"].name: [[0.0] * 4]})

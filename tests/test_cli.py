@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 import savedmodel_widgets as smw
-from savedmodel_widgets.cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, main
+from savedmodel_widgets.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    main,
+)
 
 
 def test_show_prints_tree_signatures_and_variables(saved_models, capsys):
@@ -70,3 +76,26 @@ def test_unreadable_directory_exits_2_with_the_reason(tmp_path, capsys):
     assert main(["show", str(tmp_path)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert str(tmp_path) in err and "Keras" in err
+
+
+def test_stdout_closed_early_ends_quietly(saved_models):
+    """``show --json | head``: the reader of the pipe goes away; no traceback follows."""
+    import os
+    import subprocess
+    import sys
+
+    from checkout_env import checkout_env
+
+    reader, writer = os.pipe()
+    os.close(reader)  # as `head` does once it has its lines
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "savedmodel_widgets", "show", "--json",
+             saved_models["module"]],
+            stdout=writer, stderr=subprocess.PIPE, env=checkout_env(), text=True,
+            timeout=120, check=False,
+        )
+    finally:
+        os.close(writer)
+    assert result.stderr == ""
+    assert result.returncode == EXIT_BROKEN_PIPE

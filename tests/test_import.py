@@ -61,7 +61,8 @@ try:
 except SystemExit as stop:
     code = stop.code
 with open(report, "w") as file:
-    json.dump({"code": code, "loaded": loaded_heavy()}, file)
+    own = sorted(m for m in sys.modules if m.split(".")[0] == "savedmodel_widgets")
+    json.dump({"code": code, "loaded": loaded_heavy(), "own": own}, file)
 """
 )
 
@@ -86,6 +87,38 @@ def test_cli_loads_neither_tensorflow_nor_pandas(
     assert outcome["code"] in exit_codes, result.stderr
     assert result.stdout.strip(), "the command printed nothing"
     assert outcome["loaded"] == [], f"the CLI loaded {outcome['loaded']}"
+    # show and check need the reader and the checks: none of the export modules.
+    needed = [m for m in outcome["own"] if m not in READER_MODULES
+              and not m.startswith("savedmodel_widgets.savedmodel.")]
+    assert needed == [], f"the CLI imported {needed}"
+
+
+READER_MODULES = frozenset({
+    "savedmodel_widgets", "savedmodel_widgets.__main__", "savedmodel_widgets.cli",
+    "savedmodel_widgets.errors", "savedmodel_widgets.savedmodel",
+})
+"""The modules ``show`` and ``check`` may import, besides those of ``savedmodel/``."""
+
+
+def test_import_loads_only_the_errors_module():
+    code = ("import json, sys\nimport savedmodel_widgets\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('savedmodel_'))))")
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == ["savedmodel_widgets", "savedmodel_widgets.errors"]
+
+
+def test_every_public_name_is_importable_and_convert_stays_the_function():
+    import importlib
+
+    import savedmodel_widgets as smw
+
+    importlib.import_module("savedmodel_widgets.convert")  # as the ConvertWidget does
+    assert callable(smw.convert) and smw.convert.__module__ == "savedmodel_widgets.convert"
+    for name in smw.__all__:
+        assert getattr(smw, name) is not None, name
+    assert set(smw.__all__) <= set(dir(smw))
 
 
 def test_export_and_verify_are_functions_beside_their_modules():

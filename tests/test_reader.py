@@ -37,10 +37,17 @@ MODELS = (
     "table_legacy_init_op",
     "table_unread",
     "table_module",
+    "train_serve",
+    "gpu_pinned",
+    "ref_output",
+    "asset_table",
 )
 """Every single-directory export of the ``saved_models`` fixture."""
 
-TF2_MODELS = ("keras3", "module", "string_input", "fixed_batch", "unknown_rank", "table_module")
+TF2_MODELS = (
+    "keras3", "module", "string_input", "fixed_batch", "unknown_rank", "table_module",
+    "asset_table",
+)
 """Exports written by the TF2 saver, which ``tf.saved_model.load`` can load."""
 
 ENCODINGS = {"name": "dense", "coo_sparse": "sparse", "composite_tensor": "composite"}
@@ -306,6 +313,43 @@ def test_variables_match_the_checkpoint(tf, saved_models, name):
     assert any(mg.has_variables for mg in info.meta_graphs) == bool(expected)
 
 
+@pytest.mark.parametrize("name", ["module", "builder"])
+def test_snappy_compressed_index_blocks(tf, saved_model_copy, name):
+    """TensorFlow 1.13 to 2.14 often wrote the index's blocks compressed (block type 1)."""
+    from pathlib import Path
+
+    from checkpoint_tables import compress_index
+
+    path = saved_model_copy(name)
+    plain = smw.read_saved_model(path)
+    index = Path(path, "variables", "variables.index")
+    compress_index(index)
+    assert index.read_bytes() != b"" and plain.variables
+    # TensorFlow reads the rewritten file: the fixture is a real compressed table.
+    reader = tf.train.load_checkpoint(os.path.join(path, "variables", "variables"))
+    assert set(reader.get_variable_to_shape_map()) - {OBJECT_GRAPH_KEY} == {
+        v.key for v in plain.variables}
+    if name == "module":
+        tf.saved_model.load(path)
+    compressed = smw.read_saved_model(path)
+    assert compressed.variables_error == ""
+    assert compressed.variables == plain.variables
+    assert smw.check(compressed) == smw.check(plain)
+
+
+def test_compressed_index_without_cramjam_says_what_to_install(saved_model_copy, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from checkpoint_tables import compress_index
+
+    path = saved_model_copy("module")
+    compress_index(Path(path, "variables", "variables.index"))
+    monkeypatch.setitem(sys.modules, "cramjam", None)  # as if it were not installed
+    info = smw.read_saved_model(path)
+    assert "pip install cramjam" in info.variables_error
+
+
 @pytest.mark.parametrize("name", ["keras3", "module"])
 def test_variable_names_are_those_of_the_live_model(tf, saved_models, live_models, name):
     """Each saved tensor is matched to the live variable holding the same value."""
@@ -468,6 +512,17 @@ def test_a_missing_version_lists_those_that_exist(saved_models):
     assert {1, 2, 3} <= numbers and "tmp-foo" not in message
 
 
+def test_versioned_parent_whose_versions_hold_no_model_says_so(tmp_path):
+    parent = tmp_path / "mnist"
+    (parent / "1").mkdir(parents=True)
+    (parent / "2" / "variables").mkdir(parents=True)
+    with pytest.raises(NotASavedModelError) as raised:
+        smw.read_saved_model(parent)
+    message = str(raised.value)
+    assert "highest version directory, 2, holds no saved_model.pb" in message
+    assert "it holds variables" in message and "(1)" in message
+
+
 # --- errors ------------------------------------------------------------------
 
 
@@ -525,6 +580,44 @@ def test_truncated_saved_model_pb_is_corrupt(saved_model_copy):
     message = str(raised.value)
     assert path in message
     assert re.search(r"(?i)export .*again", message.replace(path, "")), message
+
+
+def test_a_meta_graph_def_written_as_saved_model_pb_is_refused(tf, saved_model_copy):
+    """Its fields have other wire types than a SavedModel's: TensorFlow refuses it, and
+    so must the reader, instead of showing a meta graph made of garbage."""
+    path = saved_model_copy("builder")
+    model_file = os.path.join(path, "saved_model.pb")
+    meta_graph = tf_parse(path).meta_graphs[0]
+    with open(model_file, "wb") as file:
+        file.write(meta_graph.SerializeToString())
+    with pytest.raises(OSError, match="Cannot parse"):  # the DecodeError, wrapped
+        tf_parse(path)
+    with pytest.raises(OSError, match="Cannot parse"):
+        tf.saved_model.load(path)
+    with pytest.raises(CorruptSavedModelError) as raised:
+        smw.read_saved_model(path)
+    assert model_file in str(raised.value)
+    # Its first field alone (meta_info_def, length-delimited) is where a SavedModel has
+    # saved_model_schema_version, a varint: the wire type alone refuses it.
+    del meta_graph.signature_def["predict_images"]
+    meta_graph.ClearField("graph_def")
+    meta_graph.ClearField("collection_def")
+    meta_graph.ClearField("saver_def")
+    with open(model_file, "wb") as file:
+        file.write(meta_graph.SerializeToString())
+    with pytest.raises(CorruptSavedModelError, match="SavedModel.saved_model_schema_version"):
+        smw.read_saved_model(path)
+
+
+def test_unknown_fields_are_still_skipped(tf, saved_model_copy):
+    """Fields the schema subset does not declare (a newer TensorFlow's) stay harmless."""
+    path = saved_model_copy("builder")
+    proto = tf_parse(path)
+    proto.meta_graphs[0].meta_info_def.stripped_default_attrs = True
+    proto.meta_graphs[0].meta_info_def.any_info.type_url = "type.example/extra"
+    with open(os.path.join(path, "saved_model.pb"), "wb") as file:
+        file.write(proto.SerializeToString())
+    assert smw.read_saved_model(path).signature("predict_images").outputs
 
 
 def test_garbage_variables_index_is_reported_not_raised(saved_model_copy):

@@ -1,16 +1,12 @@
-"""Read, check and render a SavedModel on disk without importing TensorFlow."""
+"""Read, check and render a SavedModel on disk without importing TensorFlow.
 
-from .checks import CheckResult, check
-from .info import (
-    FileEntry,
-    MetaGraph,
-    SavedModelInfo,
-    Signature,
-    TensorInfo,
-    VariableInfo,
-)
-from .layout import FoundSavedModel, find_saved_models
-from .reader import read_saved_model
+Each public name imports its module on first use, so ``show`` loads the reader
+and not the checks.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __all__ = [
     "CheckResult",
@@ -25,3 +21,32 @@ __all__ = [
     "find_saved_models",
     "read_saved_model",
 ]
+
+_LAZY = {
+    "CheckResult": "checks",
+    "FileEntry": "info",
+    "FoundSavedModel": "layout",
+    "MetaGraph": "info",
+    "SavedModelInfo": "info",
+    "Signature": "info",
+    "TensorInfo": "info",
+    "VariableInfo": "info",
+    "check": "checks",
+    "find_saved_models": "layout",
+    "read_saved_model": "reader",
+}
+"""``{public name: the module of this package that defines it}``."""
+
+
+def __getattr__(name: str) -> object:
+    """Import the module behind a public name on first use (see :data:`_LAZY`)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,8 +2,10 @@
 
 A checkpoint index is a LevelDB-style sorted table: data blocks of
 prefix-compressed ``key -> BundleEntryProto`` records, an index block that
-points at them, and a 48-byte footer. TensorFlow writes it uncompressed. The
-empty key holds the ``BundleHeaderProto``; every other key is a saved tensor.
+points at them, and a 48-byte footer. Each block may be Snappy-compressed (as
+TensorFlow 1.13 to 2.14 often wrote them); ``cramjam`` decompresses those, and
+is imported only when a compressed block is met. The empty key holds the
+``BundleHeaderProto``; every other key is a saved tensor.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ FOOTER_SIZE = 48
 TABLE_MAGIC = 0xDB4775248B80FB57
 BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
+SNAPPY_COMPRESSION = 1
+"""Block types of TensorFlow's table format (``tensorflow/core/lib/io/format.h``)."""
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 """The key of a TF2 checkpoint's object graph: not a variable."""
 VARIABLE_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -46,9 +50,24 @@ def _block(data: bytes, offset: int, size: int) -> bytes:
     end = offset + size
     if end + BLOCK_TRAILER_SIZE > len(data) - FOOTER_SIZE:
         raise BundleFormatError("block handle points past the end of the table")
-    if data[end] != NO_COMPRESSION:
-        raise BundleFormatError(f"compressed block (type {data[end]}) is not supported")
-    return data[offset:end]
+    block_type = data[end]
+    if block_type == NO_COMPRESSION:
+        return data[offset:end]
+    if block_type != SNAPPY_COMPRESSION:
+        raise BundleFormatError(f"unknown block type {block_type}")
+    # Like TensorFlow's table reader, the block's checksum is not verified.
+    try:
+        import cramjam
+    except ImportError:
+        raise BundleFormatError(
+            "its blocks are Snappy-compressed, and reading them needs the cramjam package: "
+            "pip install cramjam"
+        ) from None
+
+    try:
+        return bytes(cramjam.snappy.decompress_raw(data[offset:end]))
+    except cramjam.DecompressionError as error:
+        raise BundleFormatError(f"damaged Snappy-compressed block ({error})") from error
 
 
 def _block_entries(block: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -95,7 +114,7 @@ def read_bundle(data: bytes) -> tuple[object, list[tuple[str, object]]]:
     Raises
     ------
     BundleFormatError
-        When the bytes are not a complete, uncompressed checkpoint index.
+        When the bytes are not a complete checkpoint index.
     """
     if len(data) < FOOTER_SIZE:
         raise BundleFormatError("file shorter than a table footer")
@@ -138,6 +157,41 @@ def read_bundle_file(path: str | os.PathLike[str]) -> tuple[object, list[tuple[s
         return read_bundle(data)
     except (message.DecodeError, UnicodeDecodeError) as error:
         raise BundleFormatError(str(error)) from error
+
+
+def data_file_problems(prefix: str, header: object,
+                       entries: list[tuple[str, object]]) -> tuple[str, ...]:
+    """What is wrong with the data files the index points into, as TensorFlow would meet
+    it when restoring: a shard that is missing, or shorter than the byte ranges of its
+    tensors. Empty when every tensor can be read.
+
+    Parameters
+    ----------
+    prefix : str
+        The checkpoint prefix (``.../variables/variables``).
+    header, entries
+        What :func:`read_bundle` returned for ``prefix + ".index"``.
+    """
+    shards = header.num_shards  # type: ignore[attr-defined]
+    needed: dict[int, int] = {}
+    for _, entry in entries:
+        end = entry.offset + entry.size  # type: ignore[attr-defined]
+        shard = entry.shard_id  # type: ignore[attr-defined]
+        needed[shard] = max(needed.get(shard, 0), end)
+    problems = []
+    for shard, end in sorted(needed.items()):
+        name = f"{os.path.basename(prefix)}.data-{shard:05d}-of-{shards:05d}"
+        if not 0 <= shard < shards:
+            problems.append(f"the index points into data shard {shard} of {shards}")
+            continue
+        try:
+            size = os.stat(f"{os.path.dirname(prefix)}/{name}").st_size
+        except OSError:
+            problems.append(f"{name} is missing")
+            continue
+        if size < end:
+            problems.append(f"{name} holds {size:,} bytes, but the index reads up to byte {end:,}")
+    return tuple(problems)
 
 
 def bundle_variables(entries: list[tuple[str, object]],

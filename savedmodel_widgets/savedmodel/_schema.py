@@ -112,6 +112,7 @@ message NodeDef {
   string name = 1;
   string op = 2;
   repeated string input = 3;
+  string device = 4;
 }
 
 message OpDef {
@@ -228,18 +229,67 @@ _TYPE_ENUM = 14
 _LABEL_OPTIONAL = 1
 _LABEL_REPEATED = 3
 
+# Field numbers of descriptor.proto's messages, by message.
+_FILE_NAME, _FILE_PACKAGE, _FILE_MESSAGE, _FILE_ENUM, _FILE_SYNTAX = 1, 2, 4, 5, 12
+_MESSAGE_NAME, _MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM = 1, 2, 3, 4
+_MESSAGE_OPTIONS, _MESSAGE_ONEOF = 7, 8
+_FIELD_NAME, _FIELD_NUMBER, _FIELD_LABEL, _FIELD_TYPE = 1, 3, 4, 5
+_FIELD_TYPE_NAME, _FIELD_ONEOF_INDEX = 6, 9
+_ENUM_NAME, _ENUM_VALUE = 1, 2
+_VALUE_NAME, _VALUE_NUMBER = 1, 2
+_ONEOF_NAME = 1
+_OPTIONS_MAP_ENTRY = 7
+
+
+class _Proto:
+    """A message of ``descriptor.proto`` being built: its fields in the order added.
+
+    Only varint and length-delimited fields occur, so it writes its own bytes.
+    """
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[int, int | str | _Proto]] = []
+
+    def add(self, number: int, value: int | str | _Proto) -> Any:
+        """Append a field; returns the value, so a child message can be filled in."""
+        self.fields.append((number, value))
+        return value
+
+    def count(self, number: int) -> int:
+        """How many fields with this number were added."""
+        return sum(1 for each, _ in self.fields if each == number)
+
+    def encode(self) -> bytes:
+        out = bytearray()
+        for number, value in self.fields:
+            if isinstance(value, int):
+                out += _varint(number << 3) + _varint(value)
+                continue
+            data = value.encode() if isinstance(value, _Proto) else value.encode("utf-8")
+            out += _varint(number << 3 | 2) + _varint(len(data)) + data
+        return bytes(out)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
 _TOKEN = re.compile(r"//[^\n]*|<|>|[{};=,]|[A-Za-z_][\w.]*|\d+")
 
 
 class _Compiler:
-    """Turn the ``.proto`` subset above into a ``FileDescriptorProto``."""
+    """Turn the ``.proto`` subset above into a ``FileDescriptorProto`` (see :class:`_Proto`)."""
 
     def __init__(self, text: str) -> None:
         self.tokens = [t for t in _TOKEN.findall(text) if not t.startswith("//")]
         self.position = 0
         self.enums: set[str] = set()
         self.messages: set[str] = set()
-        self.pending: list[tuple[Any, str, str]] = []
+        self.pending: list[tuple[_Proto, str, str]] = []
 
     def next(self, expected: str | None = None) -> str:
         token = self.tokens[self.position]
@@ -251,75 +301,74 @@ class _Compiler:
     def peek(self) -> str:
         return self.tokens[self.position]
 
-    def compile(self) -> Any:
-        from google.protobuf import descriptor_pb2
-
-        file = descriptor_pb2.FileDescriptorProto(
-            name="savedmodel_widgets/savedmodel_subset.proto",
-            package=PACKAGE,
-            syntax="proto3",
-        )
+    def compile(self) -> _Proto:
+        file = _Proto()
+        file.add(_FILE_NAME, "savedmodel_widgets/savedmodel_subset.proto")
+        file.add(_FILE_PACKAGE, PACKAGE)
+        file.add(_FILE_SYNTAX, "proto3")
         while self.position < len(self.tokens):
             keyword = self.next()
             if keyword == "message":
-                self.message(file.message_type.add(), PACKAGE)
+                self.message(file.add(_FILE_MESSAGE, _Proto()), PACKAGE)
             elif keyword == "enum":
-                self.enum(file.enum_type.add(), PACKAGE)
+                self.enum(file.add(_FILE_ENUM, _Proto()), PACKAGE)
             else:
                 raise SyntaxError(f"schema: unexpected {keyword!r}")
         for field, scope, type_name in self.pending:
             self.resolve(field, scope, type_name)
         return file
 
-    def enum(self, enum: Any, scope: str) -> None:
-        enum.name = self.next()
-        self.enums.add(f"{scope}.{enum.name}")
+    def enum(self, enum: _Proto, scope: str) -> None:
+        name = enum.add(_ENUM_NAME, self.next())
+        self.enums.add(f"{scope}.{name}")
         self.next("{")
         while self.peek() != "}":
-            value = enum.value.add(name=self.next())
+            value = enum.add(_ENUM_VALUE, _Proto())
+            value.add(_VALUE_NAME, self.next())
             self.next("=")
-            value.number = int(self.next())
+            value.add(_VALUE_NUMBER, int(self.next()))
             self.next(";")
         self.next("}")
 
-    def message(self, message: Any, scope: str) -> None:
-        message.name = self.next()
-        full_name = f"{scope}.{message.name}"
+    def message(self, message: _Proto, scope: str) -> None:
+        full_name = f"{scope}.{message.add(_MESSAGE_NAME, self.next())}"
         self.messages.add(full_name)
         self.next("{")
         self.body(message, full_name, oneof_index=None)
         self.next("}")
 
-    def body(self, message: Any, full_name: str, oneof_index: int | None) -> None:
+    def body(self, message: _Proto, full_name: str, oneof_index: int | None) -> None:
         while self.peek() != "}":
             token = self.next()
             if token == "message":
-                self.message(message.nested_type.add(), full_name)
+                self.message(message.add(_MESSAGE_NESTED, _Proto()), full_name)
             elif token == "enum":
-                self.enum(message.enum_type.add(), full_name)
+                self.enum(message.add(_MESSAGE_ENUM, _Proto()), full_name)
             elif token == "oneof":
-                message.oneof_decl.add(name=self.next())
+                message.add(_MESSAGE_ONEOF, _Proto()).add(_ONEOF_NAME, self.next())
                 self.next("{")
-                self.body(message, full_name, len(message.oneof_decl) - 1)
+                self.body(message, full_name, message.count(_MESSAGE_ONEOF) - 1)
                 self.next("}")
             elif token == "map":
                 self.map_field(message, full_name)
             else:
                 self.field(message, full_name, token, oneof_index)
 
-    def field(self, message: Any, scope: str, token: str, oneof_index: int | None) -> None:
+    def field(self, message: _Proto, scope: str, token: str, oneof_index: int | None) -> None:
         label = _LABEL_OPTIONAL
         if token == "repeated":
             label, token = _LABEL_REPEATED, self.next()
-        field = message.field.add(name=self.next(), label=label)
+        field = message.add(_MESSAGE_FIELD, _Proto())
+        field.add(_FIELD_NAME, self.next())
+        field.add(_FIELD_LABEL, label)
         self.next("=")
-        field.number = int(self.next())
+        field.add(_FIELD_NUMBER, int(self.next()))
         self.next(";")
         if oneof_index is not None:
-            field.oneof_index = oneof_index
+            field.add(_FIELD_ONEOF_INDEX, oneof_index)
         self.set_type(field, token, scope)
 
-    def map_field(self, message: Any, scope: str) -> None:
+    def map_field(self, message: _Proto, scope: str) -> None:
         self.next("<")
         key_type = self.next()
         self.next(",")
@@ -330,37 +379,40 @@ class _Compiler:
         number = int(self.next())
         self.next(";")
         entry_name = "".join(part.capitalize() for part in name.split("_")) + "Entry"
-        entry = message.nested_type.add(name=entry_name)
-        entry.options.map_entry = True
+        entry = message.add(_MESSAGE_NESTED, _Proto())
+        entry.add(_MESSAGE_NAME, entry_name)
+        entry.add(_MESSAGE_OPTIONS, _Proto()).add(_OPTIONS_MAP_ENTRY, 1)
         entry_scope = f"{scope}.{entry_name}"
         self.messages.add(entry_scope)
         for field_name, field_number, field_type in (
             ("key", 1, key_type),
             ("value", 2, value_type),
         ):
-            field = entry.field.add(name=field_name, number=field_number, label=_LABEL_OPTIONAL)
+            field = entry.add(_MESSAGE_FIELD, _Proto())
+            field.add(_FIELD_NAME, field_name)
+            field.add(_FIELD_NUMBER, field_number)
+            field.add(_FIELD_LABEL, _LABEL_OPTIONAL)
             self.set_type(field, field_type, entry_scope)
-        message.field.add(
-            name=name,
-            number=number,
-            label=_LABEL_REPEATED,
-            type=_TYPE_MESSAGE,
-            type_name=f".{entry_scope}",
-        )
+        field = message.add(_MESSAGE_FIELD, _Proto())
+        field.add(_FIELD_NAME, name)
+        field.add(_FIELD_NUMBER, number)
+        field.add(_FIELD_LABEL, _LABEL_REPEATED)
+        field.add(_FIELD_TYPE, _TYPE_MESSAGE)
+        field.add(_FIELD_TYPE_NAME, f".{entry_scope}")
 
-    def set_type(self, field: Any, type_name: str, scope: str) -> None:
+    def set_type(self, field: _Proto, type_name: str, scope: str) -> None:
         if type_name in _SCALAR_TYPES:
-            field.type = _SCALAR_TYPES[type_name]
+            field.add(_FIELD_TYPE, _SCALAR_TYPES[type_name])
         else:
             self.pending.append((field, scope, type_name))
 
-    def resolve(self, field: Any, scope: str, type_name: str) -> None:
+    def resolve(self, field: _Proto, scope: str, type_name: str) -> None:
         parts = scope.split(".")
         while parts:
             candidate = ".".join([*parts, type_name])
             if candidate in self.messages or candidate in self.enums:
-                field.type = _TYPE_ENUM if candidate in self.enums else _TYPE_MESSAGE
-                field.type_name = f".{candidate}"
+                field.add(_FIELD_TYPE, _TYPE_ENUM if candidate in self.enums else _TYPE_MESSAGE)
+                field.add(_FIELD_TYPE_NAME, f".{candidate}")
                 return
             parts.pop()
         raise SyntaxError(f"schema: unknown type {type_name!r} in {scope}")
@@ -376,18 +428,55 @@ def message_class(name: str) -> Any:
         The message's name inside the ``tensorflow`` package, e.g.
         ``"SavedModel"`` or ``"MetaGraphDef.MetaInfoDef"``.
     """
-    from google.protobuf import message_factory
+    return class_of(_pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))
 
-    return message_factory.GetMessageClass(_pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))
+
+def class_of(descriptor: Any) -> Any:
+    """The message class of a descriptor of the schema's pool (a map entry's, say)."""
+    upb = _upb()
+    if upb is None:
+        from google.protobuf import message_factory
+
+        return message_factory.GetMessageClass(descriptor)
+    from google.protobuf import message
+
+    # What message_factory.GetMessageClass makes of the descriptor under upb.
+    return upb.MessageMeta(
+        descriptor.name, (message.Message,), {"DESCRIPTOR": descriptor, "__module__": None}
+    )
 
 
 @functools.cache
 def _pool() -> Any:
-    from google.protobuf import descriptor_pool
+    upb = _upb()
+    if upb is None:
+        from google.protobuf import descriptor_pool
 
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(_Compiler(SCHEMA).compile())
+        pool = descriptor_pool.DescriptorPool()
+    else:
+        pool = upb.DescriptorPool()  # what descriptor_pool.DescriptorPool() returns under upb
+    pool.AddSerializedFile(_Compiler(SCHEMA).compile().encode())
     return pool
+
+
+@functools.cache
+def _upb() -> Any:
+    """protobuf's upb extension module when it is the implementation in use, else None.
+
+    Under upb, ``descriptor_pool.DescriptorPool`` and ``message_factory.GetMessageClass``
+    hand out its pool and message metaclass; taking them from it directly saves
+    importing those two modules, which load the pure-Python implementation as well:
+    10 ms, most of what ``show`` spends on its own. Private names, so any doubt (another
+    implementation, a protobuf that moved them) falls back to the public modules.
+    """
+    from google.protobuf import descriptor
+
+    module = getattr(descriptor, "_message", None)
+    if not getattr(descriptor, "_USE_C_DESCRIPTORS", False) or module is None:
+        return None
+    if not (hasattr(module, "DescriptorPool") and hasattr(module, "MessageMeta")):
+        return None
+    return module
 
 
 def enum_names(enum_name: str) -> dict[int, str]:

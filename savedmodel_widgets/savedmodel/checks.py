@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from .dtypes import EAS_SENDABLE, JSON_SENDABLE
+from .dtypes import EAS_SENDABLE, JSON_SENDABLE, base_dtype
 from .info import (
     DEFAULT_SIGNATURE,
     PREDICT_METHOD,
@@ -130,8 +130,7 @@ class Finding(NamedTuple):
 
 
 def _findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
-    server = TARGETS[target]
-    yield from _meta_graph_findings(info, server)
+    yield from _meta_graph_findings(info, target)
     yield from _file_findings(info, target)
     signatures = info.signatures
     if signatures and DEFAULT_SIGNATURE not in {s.name for s in signatures}:
@@ -157,9 +156,39 @@ def _findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
         yield from _signature_findings(signature, target)
 
 
-def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]:
-    if info.serving_meta_graph is None:
+def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
+    server = TARGETS[target]
+    tagged = [mg for mg in info.meta_graphs if SERVE_TAG in mg.tags]
+    if info.serving_meta_graph is None and tagged:
+        # Source: TensorFlow's loader picks the meta graph whose tag set equals the one
+        # asked for (FindMetaGraphDef, tensorflow/cc/saved_model/reader.cc), and TF Serving
+        # asks for {serve} unless started with --saved_model_tags (tensorflow_serving/
+        # model_servers/main.cc). EAS's documentation does not say which tags its processor
+        # asks for: a warning there.
+        only_serve = "export it with tags=['serve'] only (tf.saved_model.SERVING)"
+        tags = ",".join(sorted(set(tagged[0].tags)))
+        loads = (
+            "is not loaded by TF Serving started as usual"
+            if target == "tfserving"
+            else "is not loaded by a server that asks for ['serve'], as TF Serving does"
+        )
+        yield Finding(
+            level="error" if target == "tfserving" else "warning",
+            code="serve-tags-not-exact",
+            message=(
+                f"No meta graph is tagged exactly {[SERVE_TAG]}; the one tagged "
+                f"{list(tagged[0].tags)} {loads}: TensorFlow's loader matches the whole "
+                "tag set."
+            ),
+            fix=f"Start TF Serving with --saved_model_tags={tags}, or {only_serve}."
+            if target == "tfserving"
+            else f"{only_serve[0].upper()}{only_serve[1:]}.",
+        )
+    elif info.serving_meta_graph is None:
         tags = [list(mg.tags) for mg in info.meta_graphs]
+        # Source: TensorFlow's loader looks the tag set up among the meta graphs and fails
+        # with "Could not find meta graph def matching supplied tags" (FindMetaGraphDef,
+        # tensorflow/cc/saved_model/reader.cc); servers ask for {serve}.
         yield Finding(
             level="error",
             code="no-serve-tag",
@@ -170,6 +199,10 @@ def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]
             fix="Export with tags=['serve'] (tf.saved_model.SERVING).",
         )
     if not info.signatures:
+        # Source: every TF Serving request names a signature (serving_default by default) and
+        # fails with 'Serving signature key ... not found' when the meta graph lacks it
+        # (tensorflow_serving/servables/tensorflow/predict_util.cc); EAS's requests name one
+        # too (signature_name, eas-python-sdk's TFRequest).
         yield Finding(
             level="error",
             code="no-signatures",
@@ -180,6 +213,33 @@ def _meta_graph_findings(info: SavedModelInfo, server: str) -> Iterator[Finding]
             ),
         )
     yield from _table_findings(info.serving_meta_graph, server)
+    yield from _device_findings(info.main_meta_graph, target)
+
+
+def _device_findings(meta_graph: MetaGraph | None, target: Target) -> Iterator[Finding]:
+    if meta_graph is None or not meta_graph.gpu_nodes:
+        return
+    nodes = meta_graph.gpu_nodes
+    named = ", ".join(repr(node) for node in nodes[:5])
+    more = f" and {count_text(len(nodes) - 5, 'more node')}" if len(nodes) > 5 else ""
+    where = (
+        "TF Serving without a GPU fails to load the model: it does not allow soft placement"
+        if target == "tfserving"
+        else "an EAS tensorflow_cpu_* processor fails to load the model, unless it allows "
+        "the soft placement that TF Serving does not"
+    )
+    yield Finding(
+        level="warning",
+        code="gpu-device-pinned",
+        message=(
+            f"{count_text(len(nodes), 'node')} {'is' if len(nodes) == 1 else 'are'} pinned "
+            f"to a GPU ({named}{more}): {where}."
+        ),
+        fix=(
+            "Export without device placements: clear_devices=True in the TF1 builder or "
+            "simple_save, or build the graph outside tf.device('/GPU:0')."
+        ),
+    )
 
 
 def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Finding]:
@@ -189,6 +249,9 @@ def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Findi
         if not signature.lookup_tables:
             continue
         tables = ", ".join(repr(table) for table in signature.lookup_tables)
+        # Source: TensorFlow's loader runs only the init op after restoring (RunInitOp,
+        # tensorflow/cc/saved_model/loader.cc); tests/test_checks.py shows a lookup then
+        # failing with 'Table not initialized' (tensorflow/serving#1731).
         yield Finding(
             level="error",
             code="tables-not-initialized",
@@ -208,6 +271,8 @@ def _table_findings(meta_graph: MetaGraph | None, server: str) -> Iterator[Findi
 
 def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
     if info.variables_error:
+        # Source: the loader restores variables/variables with RestoreV2, which fails on an
+        # index it cannot read (RunRestore, tensorflow/cc/saved_model/loader.cc).
         yield Finding(
             level="error",
             code="variables-unreadable",
@@ -215,20 +280,36 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
             fix="Export the model again; copy all of variables/ when moving it.",
         )
     elif any(mg.has_variables for mg in info.meta_graphs) and not info.variables:
-        where = "is empty" if info.has_variables_dir else "is missing"
+        # Source: without variables.index the loader restores nothing and the first request
+        # fails on an uninitialized variable (RunRestore, tensorflow/cc/saved_model/loader.cc).
         yield Finding(
             level="error",
             code="variables-missing",
             message=(
-                f"The graph reads variables but variables/ {where}: the server cannot restore "
-                "the weights."
+                f"The graph restores variables but {_variables_state(info)}: the server "
+                "cannot restore the weights."
             ),
             fix="Export the model again, keeping variables/ beside saved_model.pb.",
+        )
+    if info.data_file_problems:
+        # Source: RestoreV2 opens each data shard the index names and reads its byte ranges;
+        # tests/test_checks.py shows TensorFlow's loader failing on a missing or short one.
+        yield Finding(
+            level="error",
+            code="variables-data-missing",
+            message=(
+                f"In variables/, {'; '.join(info.data_file_problems)}: TensorFlow's loader "
+                "fails restoring the variables (\"No such file\" or a read past the end)."
+            ),
+            fix="Copy all of variables/ again, or export the model again.",
         )
     present = {entry.path for entry in info.files}
     for meta_graph in info.meta_graphs:
         for name in meta_graph.asset_files:
             if f"assets/{name}" not in present:
+                # Source: the loader feeds each asset's path under assets/ to the init op,
+                # which fails reading a file that is not there
+                # (tensorflow/cc/saved_model/loader.cc).
                 yield Finding(
                     level="error",
                     code="asset-missing",
@@ -248,6 +329,9 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
     if target == "tfserving" and info.version is not None:
         newest = max(info.versions_without_model, default=info.version)
         if newest > info.version:
+            # Source: TF Serving serves the highest version number it finds under the base path
+            # (tensorflow_serving/sources/storage_path/file_system_storage_path_source.cc), and
+            # loading a directory without saved_model.pb fails.
             yield Finding(
                 level="error",
                 code="newest-version-incomplete",
@@ -273,14 +357,34 @@ def _file_findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:
         )
 
 
+def _variables_state(info: SavedModelInfo) -> str:
+    """``variables/ is missing``, ``... is empty``, or what it holds instead of values."""
+    if not info.has_variables_dir:
+        return "variables/ is missing"
+    names = [e.name for e in info.files if e.path.startswith("variables/") and not e.is_dir]
+    if not names:
+        return "variables/ is empty"
+    if "variables.index" not in names:
+        return f"variables/ has no variables.index (it holds {', '.join(names[:5])})"
+    return "variables/variables.index lists no saved variable"
+
+
 def _signature_findings(signature: Signature, target: Target) -> Iterator[Finding]:
     name = signature.name
     method = signature.method_name or "<empty>"
     if target == "eas" and signature.method_name != PREDICT_METHOD:
+        # A warning: EAS documents predict-style requests only (signature_name, inputs by
+        # alias, output_filter: https://www.alibabacloud.com/help/doc-detail/111055.htm,
+        # and eas_prediction/tf_request.py of github.com/pai-eas/eas-python-sdk), and no
+        # source says that its TensorFlow processor refuses classify or regress signatures.
         yield Finding(
-            level="error",
+            level="warning",
             code="method-not-predict",
-            message=f"Signature {name!r} has method {method}; EAS serves {PREDICT_METHOD} only.",
+            message=(
+                f"Signature {name!r} has method {method}; EAS documents predict requests only "
+                "(inputs by alias), so clients must send this signature's input tensors "
+                "themselves, e.g. serialized tf.Example strings."
+            ),
             fix=(
                 "Build it with tf.compat.v1.saved_model.predict_signature_def or method_name="
                 "tf.saved_model.PREDICT_METHOD_NAME."
@@ -288,6 +392,9 @@ def _signature_findings(signature: Signature, target: Target) -> Iterator[Findin
             signature=name,
         )
     elif target == "tfserving" and signature.method_name not in TF_SERVING_METHODS:
+        # Source: TF Serving's Predict refuses a signature whose method_name is not one of
+        # predict, classify, regress ("Expected prediction signature method_name to be one
+        # of ...", tensorflow_serving/servables/tensorflow/predict_util.cc).
         yield Finding(
             level="error",
             code="unknown-method",
@@ -299,6 +406,8 @@ def _signature_findings(signature: Signature, target: Target) -> Iterator[Findin
             signature=name,
         )
     if not signature.outputs:
+        # Source: a session run with nothing to fetch fails ("Must specify at least one
+        # target to fetch or execute", tensorflow/core/common_runtime/direct_session.cc).
         yield Finding(
             level="error",
             code="no-outputs",
@@ -344,6 +453,9 @@ def _tensor_findings(
         )
     if tensor.encoding != "dense":
         kind = "sparse" if tensor.is_sparse else f"composite ({tensor.composite_type})"
+        # Source for EAS: its request carries each input as a dense array of one dtype with
+        # its shape (TFRequest.add_feed in eas_prediction/tf_request.py of
+        # github.com/pai-eas/eas-python-sdk; alibabacloud.com/help/doc-detail/111055.htm).
         level, limit = (
             ("error", "EAS requests carry dense arrays only")
             if target == "eas"
@@ -364,7 +476,10 @@ def _tensor_findings(
         )
         return
     sendable = EAS_SENDABLE if target == "eas" else JSON_SENDABLE
-    if tensor.dtype not in sendable:
+    if base_dtype(tensor.dtype) not in sendable:
+        # Source: the value fields of EAS's request (TFRequest.add_feed, eas-python-sdk) and
+        # of TF Serving's JSON API (tensorflow_serving/util/json_tensor.cc) cover these dtypes
+        # only; resource and variant tensors cannot be sent or received at all.
         yield Finding(
             level="error",
             code="unsupported-dtype",

@@ -51,3 +51,12 @@ def dtype_name(number: int) -> str:
     base = base.removesuffix("_REF")
     name = _RENAMED.get(base, base.lower())
     return f"{name}_ref" if is_ref else name
+
+
+def base_dtype(name: str) -> str:
+    """The dtype a reference dtype stands for: ``float32_ref`` -> ``float32``.
+
+    A client sends and receives the base dtype (TF Serving answers a ``float32_ref``
+    output with ``DT_FLOAT``), so every check uses it.
+    """
+    return name.removesuffix("_ref")

@@ -140,7 +140,9 @@ class MetaGraph:
         Op types and how often they occur over the graph and its function
         library, most frequent first.
     has_variables : bool
-        True when the graph reads variables, so ``variables/`` must hold them.
+        True when the loader restores variables from ``variables/``: a TF2 graph's
+        object graph has variables, or a TF1 graph has variable ops. (A TF2 graph whose
+        only state is an asset path has none, though its functions create variables.)
     asset_files : tuple of str
         File names the graph expects under ``assets/``.
     init_op : str
@@ -149,6 +151,9 @@ class MetaGraph:
         when the SavedModel has none. Found as TensorFlow's loader finds it: the
         ``__saved_model_init_op`` signature, else the ``saved_model_main_op``
         collection, else the ``legacy_init_op`` collection.
+    gpu_nodes : tuple of str
+        The nodes pinned to a GPU (``device: "/device:GPU:0"``), in the graph and in its
+        functions (``function/node``); a server without that GPU fails to load them.
     """
 
     tags: tuple[str, ...]
@@ -159,6 +164,7 @@ class MetaGraph:
     has_variables: bool
     asset_files: tuple[str, ...] = ()
     init_op: str = ""
+    gpu_nodes: tuple[str, ...] = ()
 
     @property
     def signature_names(self) -> tuple[str, ...]:
@@ -269,6 +275,9 @@ class SavedModelInfo:
     versions_without_model : tuple of int
         Numeric directories beside the version that hold no SavedModel (an
         export in progress, or a broken one): TF Serving would try to load them.
+    data_file_problems : tuple of str
+        What is wrong with the data files ``variables.index`` points into (a shard
+        missing, or shorter than the tensors it should hold); empty when all are there.
     """
 
     path: str
@@ -282,6 +291,7 @@ class SavedModelInfo:
     variables: tuple[VariableInfo, ...]
     variables_error: str = ""
     versions_without_model: tuple[int, ...] = ()
+    data_file_problems: tuple[str, ...] = ()
 
     @property
     def total_bytes(self) -> int:
@@ -300,16 +310,17 @@ class SavedModelInfo:
 
     @property
     def serving_meta_graph(self) -> MetaGraph | None:
-        """The meta graph a server loads: the one tagged exactly ``serve``, else the
-        first one whose tags include ``serve``, else ``None``."""
-        tagged = [mg for mg in self.meta_graphs if SERVE_TAG in mg.tags]
-        exact = [mg for mg in tagged if mg.tags == (SERVE_TAG,)]
-        return (exact or tagged or [None])[0]
+        """The meta graph a server started without a tags option loads: the one whose tag
+        set is exactly ``{"serve"}`` (TensorFlow's loader matches the whole set), else
+        ``None``."""
+        return next((mg for mg in self.meta_graphs if set(mg.tags) == {SERVE_TAG}), None)
 
     @property
     def main_meta_graph(self) -> MetaGraph | None:
-        """The serving meta graph, else the first one (``None`` only without meta graphs)."""
-        return self.serving_meta_graph or (self.meta_graphs[0] if self.meta_graphs else None)
+        """The serving meta graph, else the first one whose tags include ``serve``, else
+        the first one (``None`` only without meta graphs)."""
+        tagged = [mg for mg in self.meta_graphs if SERVE_TAG in mg.tags]
+        return self.serving_meta_graph or next(iter(tagged or self.meta_graphs), None)
 
     @property
     def signatures(self) -> tuple[Signature, ...]:

@@ -183,6 +183,8 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
             f"{path} is a SavedModel without version directories; "
             f"read it without version={version}."
         )
+    if not versions and without_model and version is None:
+        raise NotASavedModelError(_empty_versions_message(path, without_model))
     if not versions:
         raise NotASavedModelError(describe_non_saved_model(path))
     chosen = max(versions) if version is None else version
@@ -199,6 +201,24 @@ def locate(path: str | os.PathLike[str], version: int | None = None) -> Location
         others,
         model_file(versions[chosen]) or "",
         without_model,
+    )
+
+
+def _empty_versions_message(path: str, without_model: tuple[int, ...]) -> str:
+    """Say that a versioned parent's version directories hold no SavedModel."""
+    newest = max(without_model)
+    try:
+        names = sorted(os.listdir(os.path.join(path, str(newest))))
+    except OSError:
+        names = []
+    holds = f"it holds {', '.join(names[:12])}" if names else "it is empty"
+    others = sorted(set(without_model) - {newest})
+    also = (f" Nor do the other version directories ({', '.join(map(str, others))})."
+            if others else "")
+    return (
+        f"{path} is a versioned parent (TF Serving's layout), but its highest version "
+        f"directory, {newest}, holds no saved_model.pb ({holds}).{also} Export the model "
+        f"into {os.path.join(path, str(newest))} again, or remove that directory."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from ._bundle import (
     VARIABLE_VALUE_SUFFIX,
     BundleFormatError,
     bundle_variables,
+    data_file_problems,
     read_bundle_file,
 )
 from ._schema import enum_names, message_class
@@ -21,7 +23,10 @@ from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, Varia
 from .layout import PBTXT_FILE, list_tree, locate
 
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp"})
-"""Op types that read a variable whose value must come from ``variables/``."""
+"""Op types of a TF1 graph's variables, whose values the loader restores from ``variables/``."""
+
+GPU_DEVICE = re.compile(r"(^|/)(device:)?gpu(:|$)", re.IGNORECASE)
+"""A node's ``device`` that names a GPU: ``/device:GPU:0``, ``/gpu:0``, ``.../device:GPU:1``."""
 
 STATIC_TABLE_OPS = frozenset({"HashTable", "HashTableV2"})
 """Op types of lookup tables that fail every lookup until an initializer has filled them.
@@ -75,7 +80,7 @@ def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -
             f"{model_path} holds no meta graph: the file is empty or was cut short. "
             "Export the model again."
         )
-    variables, variables_error = _read_variables(location.path, proto)
+    variables, variables_error, data_problems = _read_variables(location.path, proto)
     return SavedModelInfo(
         path=location.path,
         base_path=location.base_path,
@@ -88,11 +93,12 @@ def read_saved_model(path: str | os.PathLike[str], version: int | None = None) -
         meta_graphs=tuple(_meta_graph(meta_graph) for meta_graph in proto.meta_graphs),
         variables=variables,
         variables_error=variables_error,
+        data_file_problems=data_problems,
     )
 
 
 def _parse_saved_model(model_path: str) -> Any:
-    from google.protobuf import message, text_format
+    from google.protobuf import message
 
     try:
         with open(model_path, "rb") as file:
@@ -100,27 +106,61 @@ def _parse_saved_model(model_path: str) -> Any:
     except OSError as error:
         raise SavedModelError(f"Cannot read {model_path}: {error.strerror}.") from error
     proto = message_class("SavedModel")()
+    skipped: list[str] = []
     try:
         if model_path.endswith(PBTXT_FILE):
-            text_format.Parse(
-                data.decode("utf-8"),
-                proto,
-                allow_unknown_field=True,
-                allow_unknown_extension=True,
-            )
+            from ._text_proto import parse_text
+
+            skipped = parse_text(data.decode("utf-8"), proto)
         else:
             proto.ParseFromString(data)
-    except (
-        message.DecodeError,
-        text_format.ParseError,
-        ValueError,
-        RecursionError,
-    ) as error:
+            _refuse_wrong_wire_types(proto)
+    except (message.DecodeError, ValueError, RecursionError) as error:
         raise CorruptSavedModelError(
             f"{model_path} is damaged or cut short and cannot be parsed ({error}). "
             "Export the model again, or copy it again if it was transferred."
         ) from error
+    if not proto.meta_graphs and skipped:
+        names = ", ".join(dict.fromkeys(skipped))
+        raise CorruptSavedModelError(
+            f"{model_path} is not a SavedModel in the text format: it has no meta_graphs; "
+            f"its top-level fields are {names}, so it is some other text proto (a label "
+            "map, a pipeline config?). Put the model's saved_model.pbtxt or saved_model.pb "
+            "here, or pass the directory that holds it."
+        )
     return proto
+
+
+def _refuse_wrong_wire_types(proto: Any) -> None:
+    """Raise ``DecodeError`` where a declared field came with another wire type.
+
+    Python's protobuf runtime keeps such a field as an unknown one, and the schema
+    subset would then read garbage as a meta graph; TensorFlow, which parses every
+    field, refuses such files (a ``MetaGraphDef`` written as ``saved_model.pb``, say).
+    The SavedModel, its meta graphs and their direct parts (meta info, graph, saver,
+    object graph, collections, assets, signatures) are checked: few messages, however
+    large the graph.
+    """
+    from google.protobuf.message import DecodeError
+    from google.protobuf.unknown_fields import UnknownFieldSet
+
+    messages = [proto]
+    for meta_graph in proto.meta_graphs:
+        messages += [meta_graph, meta_graph.meta_info_def, meta_graph.graph_def,
+                     meta_graph.saver_def, meta_graph.object_graph_def,
+                     *meta_graph.collection_def.values(), *meta_graph.asset_file_def]
+        for signature in meta_graph.signature_def.values():
+            messages += [signature, *signature.inputs.values(), *signature.outputs.values()]
+    for message in messages:
+        declared = message.DESCRIPTOR.fields_by_number
+        for field in UnknownFieldSet(message):
+            if field.field_number in declared:
+                name = f"{message.DESCRIPTOR.name}.{declared[field.field_number].name}"
+                raise DecodeError(
+                    f"field {name} has wire type {field.wire_type}, not that of its type: "
+                    "this is no SavedModel (a MetaGraphDef saved as saved_model.pb?), and "
+                    "TensorFlow refuses it too"
+                )
 
 
 def _meta_graph(proto: Any) -> MetaGraph:
@@ -130,8 +170,22 @@ def _meta_graph(proto: Any) -> MetaGraph:
     # Only a graph with tables at its top level is walked for what its signatures read.
     walk = not STATIC_TABLE_OPS.isdisjoint(counts)
     op_inputs = {node.name: (node.op, node.input) for node in nodes} if walk else {}
+    # A TF2 graph restores the variables of its object graph; a TF1 graph those of its
+    # own variable ops (the ones in functions are created when the function runs).
+    object_nodes = proto.object_graph_def.nodes
+    has_variables = (
+        any(node.HasField("variable") for node in object_nodes)
+        if object_nodes
+        else not VARIABLE_OPS.isdisjoint(counts)
+    )
+    gpu_nodes = [node.name for node in nodes if node.device and GPU_DEVICE.search(node.device)]
     for function in proto.graph_def.library.function:
         counts.update(node.op for node in function.node_def)
+        gpu_nodes += (
+            f"{function.signature.name}/{node.name}"
+            for node in function.node_def
+            if node.device and GPU_DEVICE.search(node.device)
+        )
     signatures = sorted(
         (
             _signature(name, signature_def, op_inputs)
@@ -139,9 +193,6 @@ def _meta_graph(proto: Any) -> MetaGraph:
             if not name.startswith("__")
         ),
         key=lambda signature: signature.name,
-    )
-    has_variables = not VARIABLE_OPS.isdisjoint(counts) or any(
-        node.HasField("variable") for node in proto.object_graph_def.nodes
     )
     return MetaGraph(
         tags=tuple(info.tags),
@@ -152,6 +203,7 @@ def _meta_graph(proto: Any) -> MetaGraph:
         has_variables=has_variables,
         asset_files=tuple(asset.filename for asset in proto.asset_file_def),
         init_op=_init_op(proto),
+        gpu_nodes=tuple(gpu_nodes),
     )
 
 
@@ -242,18 +294,23 @@ def _shape(proto: Any) -> Shape:
     return tuple(dim.size if dim.size >= 0 else None for dim in proto.dim)
 
 
-def _read_variables(path: str, proto: Any) -> tuple[tuple[VariableInfo, ...], str]:
-    index = os.path.join(path, "variables", "variables.index")
+def _read_variables(
+    path: str, proto: Any
+) -> tuple[tuple[VariableInfo, ...], str, tuple[str, ...]]:
+    """The variables, why the index cannot be read, and what is wrong with its data files."""
+    prefix = os.path.join(path, "variables", "variables")
+    index = f"{prefix}.index"
     if not os.path.isfile(index):
-        return (), ""
+        return (), "", ()
     try:
-        _, entries = read_bundle_file(index)
+        header, entries = read_bundle_file(index)
     except OSError as error:
-        return (), f"{index} cannot be read: {error.strerror}."
+        return (), f"{index} cannot be read: {error.strerror}.", ()
     except BundleFormatError as error:
-        return (), f"{index} is damaged or cut short ({error}); export the model again."
+        return (), f"{index} is damaged or cut short ({error}); export the model again.", ()
     names = dict(_object_graph_variable_names(proto))
-    return bundle_variables(entries, lambda key: names.get(key, key)), ""
+    variables = bundle_variables(entries, lambda key: names.get(key, key))
+    return variables, "", data_file_problems(prefix, header, entries)
 
 
 def _object_graph_variable_names(proto: Any) -> Iterator[tuple[str, str]]:

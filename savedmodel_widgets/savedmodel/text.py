@@ -66,15 +66,18 @@ def format_columns(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]
 
 
 def describe_version(info: SavedModelInfo) -> str:
-    """``version 3 (other versions: 1, 2)`` or ``no version directory``."""
+    """``version 3 (other versions: 1, 2)`` or ``no version directory``; a higher version
+    directory without ``saved_model.pb`` is named: ``...; the highest, 7, holds no
+    saved_model.pb``."""
     if info.version is None:
         return "no version directory"
     others = ", ".join(map(str, info.other_versions))
-    return (
-        f"version {info.version} (other versions: {others})"
-        if others
-        else f"version {info.version}"
-    )
+    text = f"version {info.version} (other versions: {others})" if others else (
+        f"version {info.version}")
+    newest = max(info.versions_without_model, default=info.version)
+    if newest > info.version:
+        text += f"; the highest version directory, {newest}, holds no saved_model.pb"
+    return text
 
 
 def render_summary(info: SavedModelInfo, max_ops: int = 12) -> str:
@@ -128,6 +131,7 @@ def render_variables(info: SavedModelInfo) -> str:
         )
     ]
     lines += format_columns(variable_rows(info), indent="  ")
+    lines += [f"  data file problem: {problem}" for problem in info.data_file_problems]
     return "\n".join(lines)
 
 
