@@ -1,0 +1,119 @@
+"""``show`` and ``check`` on SavedModels written by other projects and other writers, and
+damaged copies of them, held against TensorFlow's own serve loader.
+
+For every model of the corpus (``corpus_models.py``), the command line's
+``show`` and ``check --target tfserving`` run as a user runs them, and must
+not print a traceback. Then the model is loaded as TF Serving loads it
+(:mod:`savedmodel_widgets._serve_loader`: the meta graph tagged exactly
+``serve``, variables restored, main op run) and each predict signature is run
+once on generated inputs. ``check`` says "ready" exactly when that works.
+
+A run that TensorFlow refuses with ``InvalidArgumentError`` is a request the
+server answered with "bad request" (the generated inputs are not what the
+model parses, such as ``b"a"`` for a serialized ``tf.Example``): the model is
+being served, so that counts as served. Select these tests with ``-m corpus``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corpus_models import Corpus, case_names, describe, error_summary
+
+from savedmodel_widgets._serve_loader import load_for_serving, run_signature
+from savedmodel_widgets._verify_inputs import SkipSignature, signature_inputs
+from savedmodel_widgets.savedmodel.info import PREDICT_METHOD, Signature, TensorInfo
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.fixture(scope="session")
+def corpus(saved_models, tmp_path_factory):
+    """The corpus, its written models taken from the session's exports."""
+    return Corpus(saved_models, tmp_path_factory.mktemp("corpus"))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m savedmodel_widgets ARGS`` from this checkout."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-m", "savedmodel_widgets", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def tensor_info(tf: Any, alias: str, proto: Any) -> TensorInfo:
+    """A SignatureDef's tensor as the dataclass ``signature_inputs`` takes."""
+    encoding = {"name": "dense", "coo_sparse": "sparse"}.get(
+        proto.WhichOneof("encoding"), "composite")
+    dtype = tf.as_dtype(proto.dtype).base_dtype.name if proto.dtype else "invalid"
+    shape = None if proto.tensor_shape.unknown_rank else tuple(
+        None if dim.size < 0 else dim.size for dim in proto.tensor_shape.dim)
+    return TensorInfo(alias, proto.name, dtype, shape, encoding)
+
+
+def serve_loader_verdict(tf: Any, path: Path) -> tuple[bool, str]:
+    """``(served, what happened)``: loaded as TF Serving loads, every predict signature run."""
+    try:
+        session, meta_graph_def = load_for_serving(str(path))
+    except Exception as error:  # the loader's verdict, whatever it is
+        return False, f"load failed: {error_summary(error)}"
+    notes = []
+    try:
+        for name, proto in sorted(meta_graph_def.signature_def.items()):
+            if proto.method_name != PREDICT_METHOD:
+                continue
+            inputs = tuple(tensor_info(tf, alias, proto.inputs[alias])
+                           for alias in sorted(proto.inputs))
+            try:
+                arrays, _ = signature_inputs(Signature(name, PREDICT_METHOD, inputs, ()), {}, 2)
+            except SkipSignature as skip:
+                notes.append(f"{name!r} not run: {skip}")
+                continue
+            try:
+                run_signature(session, meta_graph_def, name, arrays)
+            except tf.errors.InvalidArgumentError as error:
+                notes.append(f"{name!r} answered bad request: {error_summary(error)}")
+            except Exception as error:  # the run's failure is the verdict
+                return False, f"{name!r} failed: {error_summary(error)}"
+            else:
+                notes.append(f"{name!r} ran")
+    finally:
+        session.close()
+    return True, "; ".join(notes) or "loaded; no predict signature"
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_check_agrees_with_the_serve_loader(name, corpus, tf, tmp_path):
+    try:
+        path = corpus.case(name, tmp_path)
+    except RuntimeError as error:
+        pytest.skip(f"the TFX wheel is not available: {error}")
+
+    shown = run_cli("show", str(path))
+    checked = run_cli("check", str(path), "--target", "tfserving", "--json")
+
+    for command, completed in (("show", shown), ("check", checked)):
+        assert "Traceback" not in completed.stderr + completed.stdout, (
+            f"{command} printed a traceback:\n{completed.stderr}")
+    assert shown.returncode in (0, 2), shown.stderr
+    assert checked.returncode in (0, 1, 2), checked.stderr
+    assert (shown.returncode == 2) == (checked.returncode == 2), (shown.stderr, checked.stderr)
+    ready = checked.returncode == 0
+    if checked.returncode == 2:
+        findings = f"unreadable: {describe(checked.stderr)}"
+    else:
+        results = json.loads(checked.stdout)["targets"]["tfserving"]["results"]
+        findings = "; ".join(f"{r['level']} {r['code']}: {describe(r['message'])}"
+                             for r in results if r["level"] == "error") or "no error finding"
+    served, loader = serve_loader_verdict(tf, path)
+    assert ready == served, (
+        f"check says {'ready' if ready else 'not ready'} ({findings}); the serve loader says "
+        f"{'served' if served else 'refused'} ({loader})")
