@@ -6,12 +6,14 @@ For every model of the corpus (``corpus_models.py``), the command line's
 not print a traceback. Then the model is loaded as TF Serving loads it
 (:mod:`savedmodel_widgets._serve_loader`: the meta graph tagged exactly
 ``serve``, variables restored, main op run) and each predict signature is run
-once on generated inputs. ``check`` says "ready" exactly when that works.
+once on generated inputs (a string input of a model that parses ``tf.Example``s
+gets an example with every feature the model parses). ``check`` says "ready"
+exactly when that works.
 
 A run that TensorFlow refuses with ``InvalidArgumentError`` is a request the
 server answered with "bad request" (the generated inputs are not what the
-model parses, such as ``b"a"`` for a serialized ``tf.Example``): the model is
-being served, so that counts as served. Select these tests with ``-m corpus``.
+model expects): the model is being served, so that counts as served. Select
+these tests with ``-m corpus``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,58 @@ def tensor_info(tf: Any, alias: str, proto: Any) -> TensorInfo:
     return TensorInfo(alias, proto.name, dtype, shape, encoding)
 
 
+def _const(tf: Any, nodes: dict[str, Any], input_name: str) -> Any:
+    """The value of the Const node an input names, or None when it is not a Const."""
+    node = nodes.get(input_name.lstrip("^").split(":")[0])
+    return tf.make_ndarray(node.attr["value"].tensor) if node and node.op == "Const" else None
+
+
+def _parsed_features(tf: Any, node: Any, nodes: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
+    """``(key, dtype enum, number of values)`` of each feature a ParseExample node reads."""
+    attr = node.attr
+    if node.op == "ParseExampleV2":
+        sparse, dense, ragged = (_const(tf, nodes, node.input[i]) for i in (2, 3, 4))
+        groups = [(sparse, attr["sparse_types"].list.type, None),
+                  (dense, attr["Tdense"].list.type, attr["dense_shapes"].list.shape),
+                  (ragged, attr["ragged_value_types"].list.type, None)]
+    else:  # ParseExample: one input per key
+        n_sparse, n_dense = attr["Nsparse"].i, attr["Ndense"].i
+        keys = [_const(tf, nodes, name) for name in node.input[2:2 + n_sparse + n_dense]]
+        sparse, dense = keys[:n_sparse], keys[n_sparse:]
+        groups = [(sparse, attr["sparse_types"].list.type, None),
+                  (dense, attr["Tdense"].list.type, attr["dense_shapes"].list.shape)]
+    for keys, dtypes, shapes in groups:
+        if keys is None or any(key is None for key in keys):
+            continue
+        for position, (key, dtype) in enumerate(zip(keys, dtypes, strict=False)):
+            count = 1
+            for dim in shapes[position].dim if shapes is not None else ():
+                count *= max(dim.size, 1)
+            yield (key.decode() if isinstance(key, bytes) else str(key)), dtype, count
+
+
+def serialized_example(tf: Any, graph_def: Any) -> bytes | None:
+    """A ``tf.Example`` with every feature the graph's ParseExample ops read (in the graph or
+    in its functions), serialized; None when nothing parses examples."""
+    scopes = [graph_def.node, *(function.node_def for function in graph_def.library.function)]
+    example, found = tf.train.Example(), False
+    for scope in scopes:
+        nodes = {node.name: node for node in scope}
+        for node in scope:
+            if node.op not in ("ParseExample", "ParseExampleV2"):
+                continue
+            found = True
+            for key, dtype, count in _parsed_features(tf, node, nodes):
+                feature = example.features.feature[key]
+                if dtype == tf.float32.as_datatype_enum:
+                    feature.float_list.value[:] = [0.5] * count
+                elif dtype == tf.int64.as_datatype_enum:
+                    feature.int64_list.value[:] = [1] * count
+                else:
+                    feature.bytes_list.value[:] = [b"a"] * count
+    return example.SerializeToString() if found else None
+
+
 def serve_loader_verdict(tf: Any, path: Path) -> tuple[bool, str]:
     """``(served, what happened)``: loaded as TF Serving loads, every predict signature run."""
     try:
@@ -66,14 +121,18 @@ def serve_loader_verdict(tf: Any, path: Path) -> tuple[bool, str]:
     except Exception as error:  # the loader's verdict, whatever it is
         return False, f"load failed: {error_summary(error)}"
     notes = []
+    example = serialized_example(tf, meta_graph_def.graph_def)
     try:
         for name, proto in sorted(meta_graph_def.signature_def.items()):
             if proto.method_name != PREDICT_METHOD:
                 continue
             inputs = tuple(tensor_info(tf, alias, proto.inputs[alias])
                            for alias in sorted(proto.inputs))
+            given = {t.alias: [example, example] for t in inputs if example is not None
+                     and t.dtype == "string" and t.encoding == "dense" and t.shape == (None,)}
             try:
-                arrays, _ = signature_inputs(Signature(name, PREDICT_METHOD, inputs, ()), {}, 2)
+                arrays, _ = signature_inputs(Signature(name, PREDICT_METHOD, inputs, ()),
+                                             given, 2)
             except SkipSignature as skip:
                 notes.append(f"{name!r} not run: {skip}")
                 continue
