@@ -31,6 +31,9 @@ from typing import Any
 SERVE_TAGS = ("serve",)
 """The tags TF Serving loads unless its model config names others."""
 
+_BOILERPLATE = ("Graph execution error", "Detected at node", "[[", "Registered devices",
+                "Registered kernels", "<no registered kernels>")
+
 
 def load_for_serving(path: str, tags: Sequence[str] = SERVE_TAGS) -> tuple[Any, Any]:
     """Load the SavedModel at ``path`` into a new graph and session, as TF Serving does.
@@ -134,3 +137,18 @@ def run_signature(
     fetches = [get_tensor(signature.outputs[alias], graph) for alias in aliases]
     values = session.run(fetches, feed_dict=feed_dict)
     return dict(zip(aliases, values, strict=True))
+
+
+def error_message(error: BaseException) -> str:
+    """``Type: message`` in one line, TensorFlow's words around the cause left out.
+
+    A graph session's error wraps its cause in "Restoring from checkpoint failed
+    ... Original error:", "Graph execution error:", "Detected at node ..." and the
+    Python stack where the op was built; what is left names the node and says
+    what went wrong (``FailedPreconditionError: Node: 'classes/LookupTableFindV2'
+    Table not initialized.``).
+    """
+    text = str(error).split("Original error:")[-1].split("Original stack trace")[0]
+    lines = (line.strip() for line in text.splitlines())
+    kept = [line for line in lines if line and not line.startswith(_BOILERPLATE)]
+    return f"{type(error).__name__}: {' '.join(kept)}".strip()

@@ -36,8 +36,9 @@ MAX_ERROR_CHARS = 2000
 
 
 def error_text(error: BaseException) -> str:
-    """``Type: message``, cut to :data:`MAX_ERROR_CHARS`."""
-    text = f"{type(error).__name__}: {error}".strip()
+    """``Type: message`` in one line (:func:`~savedmodel_widgets._serve_loader.error_message`),
+    cut to :data:`MAX_ERROR_CHARS`."""
+    text = serve_loader.error_message(error)
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 

@@ -256,13 +256,3 @@ def describe(value: Any) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= 300 else text[:299] + "…"
 
-
-def error_summary(error: BaseException) -> str:
-    """``Type: message`` in one line, without TensorFlow's boilerplate around the cause
-    ("Restoring from checkpoint failed ... Original error:", "Detected at node ...", the
-    stack trace)."""
-    text = str(error).split("Original error:")[-1].split("Original stack trace")[0]
-    lines = [line.strip() for line in text.splitlines()]
-    kept = [line for line in lines if line and not line.startswith(
-        ("Graph execution error", "Detected at node", "[[", "Registered"))]
-    return f"{type(error).__name__}: {describe(' '.join(kept))}"

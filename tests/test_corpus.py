@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus_models import Corpus, case_names, describe, error_summary
+from corpus_models import Corpus, case_names, describe
 
-from savedmodel_widgets._serve_loader import load_for_serving, run_signature
+from savedmodel_widgets._serve_loader import error_message, load_for_serving, run_signature
 from savedmodel_widgets._verify_inputs import SkipSignature, signature_inputs
 from savedmodel_widgets.savedmodel.info import PREDICT_METHOD, Signature, TensorInfo
 
@@ -119,7 +119,7 @@ def serve_loader_verdict(tf: Any, path: Path) -> tuple[bool, str]:
     try:
         session, meta_graph_def = load_for_serving(str(path))
     except Exception as error:  # the loader's verdict, whatever it is
-        return False, f"load failed: {error_summary(error)}"
+        return False, f"load failed: {describe(error_message(error))}"
     notes = []
     example = serialized_example(tf, meta_graph_def.graph_def)
     try:
@@ -139,9 +139,9 @@ def serve_loader_verdict(tf: Any, path: Path) -> tuple[bool, str]:
             try:
                 run_signature(session, meta_graph_def, name, arrays)
             except tf.errors.InvalidArgumentError as error:
-                notes.append(f"{name!r} answered bad request: {error_summary(error)}")
+                notes.append(f"{name!r} answered bad request: {describe(error_message(error))}")
             except Exception as error:  # the run's failure is the verdict
-                return False, f"{name!r} failed: {error_summary(error)}"
+                return False, f"{name!r} failed: {describe(error_message(error))}"
             else:
                 notes.append(f"{name!r} ran")
     finally:

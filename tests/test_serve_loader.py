@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from savedmodel_widgets._serve_loader import load_for_serving, run_signature
+from savedmodel_widgets._serve_loader import error_message, load_for_serving, run_signature
 
 
 def test_a_tf1_export_runs_with_numbers_cast_to_the_declared_dtype(saved_models):
@@ -46,3 +46,14 @@ def test_unknown_names_are_refused_with_the_valid_ones(saved_models):
 def test_tags_must_match_a_meta_graph_exactly(saved_models):
     with pytest.raises(RuntimeError, match="tags 'gpu' could not be found"):
         load_for_serving(saved_models["multi_tag"], ("gpu",))
+
+
+def test_a_table_no_init_op_fills_fails_with_a_one_line_message(saved_models, tf):
+    session, meta_graph_def = load_for_serving(saved_models["table_simple_save"])
+    try:
+        with pytest.raises(tf.errors.FailedPreconditionError) as caught:
+            run_signature(session, meta_graph_def, "serving_default", {"images": np.ones((2, 4))})
+    finally:
+        session.close()
+    assert error_message(caught.value) == (
+        "FailedPreconditionError: Node: 'classes/LookupTableFindV2' Table not initialized.")
