@@ -78,6 +78,16 @@ def truncate_graph(model: Path) -> None:
     _truncate(model / "saved_model.pb")
 
 
+def scramble_graph(model: Path) -> None:
+    """Overwrite 64 bytes in the middle of ``saved_model.pb`` with 0xFF (a disk or copy error:
+    the protobuf has wrong wire types and lengths from there on)."""
+    path = model / "saved_model.pb"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+
 def remove_data_shards(model: Path) -> None:
     """Remove ``variables/variables.data-*``."""
     for shard in _variable_files(model, "variables.data-*"):
@@ -105,6 +115,7 @@ def remove_assets(model: Path) -> None:
 
 DAMAGES: dict[str, Callable[[Path], None]] = {
     "truncated-pb": truncate_graph,
+    "scrambled-pb": scramble_graph,
     "no-data-shard": remove_data_shards,
     "truncated-data-shard": truncate_data_shards,
     "no-index": remove_index,
@@ -112,11 +123,10 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 }
 
 DAMAGED = {
-    "tfx/estimator-tf2.9": ("truncated-pb", "no-data-shard", "truncated-data-shard", "no-index",
-                            "no-assets"),
-    "tfx/keras-tf2.3": ("truncated-pb", "no-data-shard", "no-index"),
-    "written/keras3": ("truncated-pb", "no-data-shard", "truncated-data-shard", "no-index"),
-    "written/builder": ("truncated-pb", "no-data-shard", "no-index"),
+    "tfx/estimator-tf2.9": tuple(DAMAGES),  # the one with assets
+    "tfx/keras-tf2.3": ("truncated-pb", "scrambled-pb", "no-data-shard", "no-index"),
+    "written/keras3": tuple(damage for damage in DAMAGES if damage != "no-assets"),
+    "written/builder": ("truncated-pb", "scrambled-pb", "no-data-shard", "no-index"),
     "written/tf_keras_save": ("no-data-shard",),
 }
 """Which damages each model is tested with."""
