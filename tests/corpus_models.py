@@ -52,8 +52,8 @@ WRITTEN = (
     "sparse_input", "ragged_input", "fixed_batch", "unknown_rank", "table_simple_save",
     "table_legacy_init_op", "table_unread", "table_module",
 )
-"""The single-directory exports of ``conftest.EXPORTERS`` (each ``written/<name>``),
-plus ``written/tf_keras_save``, written here."""
+"""The single-directory exports of ``conftest.EXPORTERS`` (each ``written/<name>``);
+:data:`WRITTEN_HERE` adds others."""
 
 CORPUS_ENV = "SMW_CORPUS"
 CACHE_ENV = "SMW_CORPUS_CACHE"
@@ -149,7 +149,7 @@ def extra_models() -> dict[str, Path]:
 
 def case_names() -> list[str]:
     """Every corpus case, intact and damaged, in a stable order."""
-    intact = [*TFX_MODELS, *(f"written/{name}" for name in WRITTEN), "written/tf_keras_save",
+    intact = [*TFX_MODELS, *(f"written/{name}" for name in WRITTEN), *WRITTEN_HERE,
               *extra_models()]
     damaged = [f"{name}/{damage}" for name, damages in DAMAGED.items() for damage in damages]
     return intact + damaged
@@ -214,6 +214,44 @@ def write_tf_keras_save(path: Path) -> None:
     tf_keras.Model(inputs, outputs).save(str(path), save_format="tf")
 
 
+def _write_tf1(path: Path, tags: list[str], use_resource: bool, output_variable: bool) -> None:
+    """``x [None, 4]`` -> ``x * w`` (or the variable ``w`` itself) with ``SavedModelBuilder``."""
+    import tensorflow as tf
+
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        x = tf1.placeholder(tf.float32, [None, 4], name="x")
+        weight = tf1.get_variable("w", initializer=tf.ones([4]), use_resource=use_resource)
+        output = weight if output_variable else tf.multiply(x, weight, name="y")
+        session.run(tf1.global_variables_initializer())
+        utils = tf1.saved_model.utils
+        signature = tf1.saved_model.signature_def_utils.build_signature_def(
+            {"x": utils.build_tensor_info(x)}, {"y": utils.build_tensor_info(output)},
+            tf1.saved_model.PREDICT_METHOD_NAME)
+        builder = tf1.saved_model.Builder(str(path))
+        builder.add_meta_graph_and_variables(session, tags,
+                                             signature_def_map={"serving_default": signature})
+        builder.save()
+
+
+def write_serve_train(path: Path) -> None:
+    """A TF1 graph tagged ``serve`` and ``train``: a server wants a tag set of exactly serve."""
+    _write_tf1(path, ["serve", "train"], use_resource=True, output_variable=False)
+
+
+def write_ref_output(path: Path) -> None:
+    """A TF1 graph whose output is a reference variable itself (dtype ``float32_ref``)."""
+    _write_tf1(path, ["serve"], use_resource=False, output_variable=True)
+
+
+WRITTEN_HERE: dict[str, Callable[[Path], None]] = {
+    "written/tf_keras_save": write_tf_keras_save,
+    "written/serve_train": write_serve_train,
+    "written/ref_output": write_ref_output,
+}
+"""Models that no ``conftest.py`` export covers, written here when first needed."""
+
+
 class Corpus:
     """Finds or makes the folder of each corpus case.
 
@@ -234,10 +272,9 @@ class Corpus:
         """The intact model ``name``; raises RuntimeError when the TFX wheel cannot be had."""
         if name in self._written:
             return self._written[name]
-        if name == "written/tf_keras_save":
-            path = self._scratch / "tf_keras_save"
-            if not path.is_dir():
-                write_tf_keras_save(path)
+        if name in WRITTEN_HERE:
+            path = self._scratch / name.split("/")[-1]
+            WRITTEN_HERE[name](path)
             self._written[name] = path
             return path
         if name in TFX_MODELS:
