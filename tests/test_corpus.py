@@ -169,7 +169,9 @@ def test_check_agrees_with_the_serve_loader(name, corpus, tf, tmp_path):
     if checked.returncode == 2:
         findings = f"unreadable: {describe(checked.stderr)}"
     else:
-        results = json.loads(checked.stdout)["targets"]["tfserving"]["results"]
+        verdict = json.loads(checked.stdout)["targets"]["tfserving"]
+        assert verdict["ready"] is ready, "the exit code and the JSON's verdict differ"
+        results = verdict["results"]
         findings = "; ".join(f"{r['level']} {r['code']}: {describe(r['message'])}"
                              for r in results if r["level"] == "error") or "no error finding"
     served, loader = serve_loader_verdict(tf, path)
