@@ -13,7 +13,12 @@ goes through files in the request's directory, never through pickles:
   "note"}]}]}``, written last and atomically, so a missing result means the
   process crashed.
 
-This module imports only the standard library, numpy and TensorFlow.
+The SavedModel is loaded and run as TF Serving does, by
+:mod:`savedmodel_widgets._serve_loader`: the meta graph whose tags are exactly
+the requested ones (``serve``), in a ``tf.compat.v1`` graph session, variables
+restored and the main op run; each signature's tensors fed and fetched by name.
+
+This module imports only the standard library, numpy, TensorFlow and the serve loader.
 """
 
 from __future__ import annotations
@@ -25,48 +30,42 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import _serve_loader as serve_loader
+
 MAX_ERROR_CHARS = 2000
 
 
 def error_text(error: BaseException) -> str:
-    """``Type: message``, cut to :data:`MAX_ERROR_CHARS`."""
-    text = f"{type(error).__name__}: {error}".strip()
+    """``Type: message`` in one line (:func:`~savedmodel_widgets._serve_loader.error_message`),
+    cut to :data:`MAX_ERROR_CHARS`."""
+    text = serve_loader.error_message(error)
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
-
-
-def to_tensor(tf: Any, value: Any, spec: Any) -> Any:
-    """``value`` as a tensor of the dtype the signature declares (numeric values are cast)."""
-    tensor = tf.constant(value)
-    dtype = getattr(spec, "dtype", None)
-    if dtype is not None and tensor.dtype != dtype and tf.string not in (tensor.dtype, dtype):
-        tensor = tf.cast(tensor, dtype)
-    return tensor
 
 
 def to_array(tf: Any, np: Any, value: Any) -> tuple[Any, str]:
     """An output as a numpy array without objects, and a note on how it was converted."""
     note = ""
-    if isinstance(value, tf.SparseTensor):
-        value, note = tf.sparse.to_dense(value), "sparse output, compared as a dense tensor"
-    elif isinstance(value, tf.RaggedTensor):
-        value, note = value.to_tensor(), "ragged output, compared padded to a dense tensor"
-    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    if isinstance(value, tf.compat.v1.SparseTensorValue):
+        value = tf.sparse.to_dense(tf.SparseTensor(*value)).numpy()
+        note = "sparse output, compared as a dense tensor"
+    elif isinstance(value, tf.compat.v1.ragged.RaggedTensorValue):
+        ragged = tf.RaggedTensor.from_nested_row_splits(value.flat_values,
+                                                        value.nested_row_splits)
+        value, note = ragged.to_tensor().numpy(), "ragged output, compared padded to a dense tensor"
+    array = np.asarray(value)
     if array.dtype.hasobject:  # tf.string comes back as an object array of bytes
         array = array.astype(bytes)
     return array, note
 
 
-def run_signature(tf: Any, np: Any, loaded: Any, entry: dict[str, Any],
+def run_signature(tf: Any, np: Any, session: Any, meta_graph_def: Any, entry: dict[str, Any],
                   folder: Path) -> dict[str, Any]:
     """Run one signature on its inputs file and write its outputs file."""
     name = entry["name"]
-    function = loaded.signatures[name]
-    _, specs = function.structured_input_signature
     with np.load(folder / entry["inputs"], allow_pickle=False) as data:
-        feeds = {alias: to_tensor(tf, data[key], specs.get(alias))
-                 for alias, key in entry["input_keys"].items()}
+        feeds = {alias: data[key] for alias, key in entry["input_keys"].items()}
     started = time.perf_counter()
-    results = function(**feeds)
+    results = serve_loader.run_signature(session, meta_graph_def, name, feeds)
     seconds = time.perf_counter() - started
     arrays, outputs = {}, []
     for position, (alias, value) in enumerate(results.items()):
@@ -75,6 +74,16 @@ def run_signature(tf: Any, np: Any, loaded: Any, entry: dict[str, Any],
         outputs.append({"alias": alias, "key": key, "note": note})
     np.savez(folder / entry["outputs"], **arrays)
     return {"name": name, "error": "", "seconds": seconds, "outputs": outputs}
+
+
+def run_or_report(tf: Any, np: Any, session: Any, meta_graph_def: Any,
+                  entry: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """:func:`run_signature`, or its error as the signature's outcome."""
+    try:
+        return run_signature(tf, np, session, meta_graph_def, entry, folder)
+    except Exception as error:  # reported per signature
+        return {"name": entry["name"], "error": error_text(error), "seconds": 0.0,
+                "outputs": []}
 
 
 def main(request_path: str) -> int:
@@ -93,19 +102,19 @@ def main(request_path: str) -> int:
         "signatures": [],
     }
     started = time.perf_counter()
+    session = meta_graph_def = None
     try:
-        loaded = tf.saved_model.load(request["path"], tags=request["tags"] or None)
+        session, meta_graph_def = serve_loader.load_for_serving(
+            request["path"], request["tags"] or serve_loader.SERVE_TAGS)
     except Exception as error:  # any load failure is reported
-        loaded, result["load_error"] = None, error_text(error)
+        result["load_error"] = error_text(error)
     result["load_seconds"] = time.perf_counter() - started
-    if loaded is not None:
-        for entry in request["signatures"]:
-            try:
-                outcome = run_signature(tf, np, loaded, entry, folder)
-            except Exception as error:  # reported per signature
-                outcome = {"name": entry["name"], "error": error_text(error), "seconds": 0.0,
-                           "outputs": []}
-            result["signatures"].append(outcome)
+    if session is not None:
+        try:
+            result["signatures"] = [run_or_report(tf, np, session, meta_graph_def, entry, folder)
+                                    for entry in request["signatures"]]
+        finally:
+            session.close()
     target = folder / request["result"]
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps(result), encoding="utf-8")

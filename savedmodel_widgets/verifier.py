@@ -2,11 +2,14 @@
 
 A server loads the SavedModel alone, without the Python objects that wrote it.
 :func:`verify` does the same: a new interpreter (``python -m
-savedmodel_widgets._verify_worker``) loads the export with
-``tf.saved_model.load`` and calls each signature with keyword arguments, as a
-client would. The live source is evaluated here on the same inputs, and the
-outputs are compared alias by alias. Arrays travel through ``numpy.savez``
-files in a temporary directory, never through pickles.
+savedmodel_widgets._verify_worker``) loads the export as TF Serving does
+(``tf.compat.v1.saved_model.loader.load`` of the meta graph tagged exactly
+``serve``, in a graph session that restores the variables and runs the main
+op; see :mod:`savedmodel_widgets._serve_loader`) and runs each signature,
+feeding and fetching its aliases, as a client's request would. The live source
+is evaluated here on the same inputs, and the outputs are compared alias by
+alias. Arrays travel through ``numpy.savez`` files in a temporary directory,
+never through pickles.
 
 This module does not import TensorFlow; only the source's own evaluation does.
 
@@ -184,8 +187,9 @@ class VerifyReport:
         tail of its stderr); empty otherwise. Failures of single signatures,
         including a failed load, are in :attr:`signatures`.
     tags : tuple of str
-        The tags of the meta graph that was loaded: the one tagged ``serve``, or the
-        first when none is, which no server would load (see :attr:`note`).
+        The tags the SavedModel was loaded with: ``("serve",)``, as TF Serving
+        loads it, when a meta graph is tagged ``serve``; else the first meta
+        graph's tags, which no server would load (see :attr:`note`).
     """
 
     path: str
@@ -561,9 +565,15 @@ def verify(
 ) -> VerifyReport:
     """Reload an export in a fresh Python process, run its signatures and compare.
 
-    The worker process loads the SavedModel with ``tf.saved_model.load`` (the
-    serving meta graph's tags) and calls each signature with keyword
-    arguments, as TF Serving would. With a source, the live model is run on
+    The worker process loads the SavedModel as TF Serving does, with
+    ``tf.compat.v1.saved_model.loader.load`` and the tags ``serve`` in a graph
+    session (variables restored, main op run), and runs each signature on its
+    input aliases. A model TF Serving would refuse fails here with
+    TensorFlow's own error: no meta graph tagged exactly ``serve``, a lookup
+    table that no init op fills ("Table not initialized"), a missing variable
+    shard. Only when no meta graph is tagged ``serve`` at all is the first one
+    loaded with its own tags, and :attr:`VerifyReport.note` says that no server
+    would load it. With a source, the live model is run on
     the same inputs in this process and each output alias is compared: equal
     shapes, and ``numpy.allclose(reloaded, source, atol=atol, rtol=rtol)`` for
     numbers, exact equality for strings and booleans.
@@ -643,7 +653,8 @@ def verify(
         except SkipSignature as skip:
             jobs.append(_Job(signature, spec, {}, (), str(skip)))
     runnable = [job for job in jobs if not job.skip_reason]
-    result, error = (_run_worker(info.path, meta_graph.tags, runnable, timeout)
+    tags = (SERVE_TAG,) if SERVE_TAG in meta_graph.tags else meta_graph.tags
+    result, error = (_run_worker(info.path, tags, runnable, timeout)
                      if runnable else ({}, ""))
     outcomes = {o["name"]: o for o in result.get("signatures", [])}
 
@@ -659,7 +670,7 @@ def verify(
         seconds=time.perf_counter() - started,
         tensorflow_version=result.get("tensorflow_version", ""),
         compared_with_source=live is not None,
-        tags=meta_graph.tags,
+        tags=tags,
         error=error,
     )
 

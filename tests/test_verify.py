@@ -435,3 +435,68 @@ def test_html_has_source_columns_only_when_compared_with_a_source(compared, head
     assert len(rows[1]) == len(headers)
     assert rows[2] == ["later", "skipped: sparse input"]
     assert f'colspan="{len(headers) - 1}"' in report._repr_html_()
+
+
+# --- loaded as TF Serving loads: tags exactly {serve}, main op, tables -----------------
+
+
+def test_a_table_no_init_op_fills_fails_as_on_the_server(saved_models, tf):
+    # simple_save without legacy_init_op= writes no init op (tensorflow/serving#1731).
+    path = saved_models["table_simple_save"]
+    served = tf.saved_model.load(path)  # which fills tables by itself, unlike a server
+    names = served.signatures["serving_default"](images=tf.zeros([2, 4]))["classes"]
+    assert names.shape == (2,)
+
+    report = verify(path)
+
+    assert not report.ok and report.error == ""
+    [signature] = report.signatures
+    assert signature.error.startswith("Running the reloaded signature failed:")
+    assert "Table not initialized" in signature.error
+    assert verify(saved_models["table_legacy_init_op"]).ok  # the init op fills it
+
+
+def test_a_meta_graph_tagged_serve_and_train_does_not_load_with_the_serve_tags(tf, tmp_path):
+    tf1 = tf.compat.v1
+    path = tmp_path / "serve_train"
+    with tf.Graph().as_default(), tf1.Session() as session:
+        x = tf1.placeholder(tf.float32, [None, 4], name="x")
+        builder = tf1.saved_model.Builder(str(path))
+        builder.add_meta_graph_and_variables(session, ["serve", "train"], signature_def_map={
+            "serving_default": tf1.saved_model.predict_signature_def({"x": x}, {"y": x * 2.0})})
+        builder.save()
+
+    report = verify(path)
+
+    assert not report.ok and report.tags == ("serve",) and report.note == ""
+    [signature] = report.signatures
+    assert signature.error.startswith("Loading the SavedModel failed: RuntimeError:")
+    assert "MetaGraphDef associated with tags 'serve' could not be found" in signature.error
+
+
+def test_sparse_and_ragged_outputs_are_fetched_and_densified(tf, tmp_path):
+    tf1 = tf.compat.v1
+    utils = tf1.saved_model.utils
+    path = tmp_path / "composite_outputs"
+    with tf.Graph().as_default(), tf1.Session() as session:
+        x = tf1.placeholder(tf.float32, [None, 4], name="x")
+        lengths = tf.fill(tf.shape(x)[:1], tf.constant(3, tf.int64))
+        outputs = {"sparse": tf.sparse.from_dense(x), "ragged": tf.RaggedTensor.from_tensor(
+            x, lengths=lengths)}
+        signature = tf1.saved_model.signature_def_utils.build_signature_def(
+            {"x": utils.build_tensor_info(x)},
+            {alias: utils.build_tensor_info(t) for alias, t in outputs.items()},
+            tf1.saved_model.PREDICT_METHOD_NAME)
+        builder = tf1.saved_model.Builder(str(path))
+        builder.add_meta_graph_and_variables(session, ["serve"],
+                                             signature_def_map={"serving_default": signature})
+        builder.save()
+
+    report = verify(path)
+
+    assert report.ok, report.summary()
+    [signature] = report.signatures
+    assert signature.output("sparse").shape == (2, 4)
+    assert "sparse output" in signature.output("sparse").note
+    assert signature.output("ragged").shape == (2, 3)
+    assert "ragged output" in signature.output("ragged").note
