@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from . import errors
 
 if TYPE_CHECKING:
-    from .savedmodel import SavedModelInfo
+    from .savedmodel.info import SavedModelInfo
 
 __version__ = "0.1.0"
 
@@ -88,7 +88,7 @@ def inspect(path: str | os.PathLike[str], version: int | None = None) -> SavedMo
     SavedModelInfo
         The same as :func:`read_saved_model` returns.
     """
-    from .savedmodel import read_saved_model
+    from .savedmodel.reader import read_saved_model
 
     return read_saved_model(path, version)
 

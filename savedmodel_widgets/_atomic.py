@@ -1,7 +1,10 @@
 """Put a finished directory into place in one step, so a crash leaves no partial export.
 
 A SavedModel is written into a staging directory beside the target
-(``.NAME.partial-PID-TOKEN``) and then renamed onto the target. On Linux the
+(``.NAME.partial-HOST-PID-TOKEN``) and then renamed onto the target. Stale
+staging directories are removed only when this machine wrote them (its host
+name) and their process no longer runs: on a shared volume (NFS, two
+containers) another machine's export in progress is left alone. On Linux the
 rename is ``renameat2`` with ``RENAME_NOREPLACE`` (a new target) or
 ``RENAME_EXCHANGE`` (replacing an existing one): at every moment the target is
 either the old directory or the complete new one. Elsewhere two plain renames
@@ -16,13 +19,16 @@ import os
 import re
 import secrets
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
-_STAGING = re.compile(r"\.(?P<name>.+)\.(partial|replaced)-(?P<pid>\d+)-[0-9a-f]+\Z")
+_STAGING = re.compile(
+    r"\.(?P<name>.+)\.(partial|replaced)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+\Z"
+)
 
 
 @functools.cache
@@ -55,20 +61,27 @@ def _rename(source: Path, target: Path, flags: int) -> bool:
     raise OSError(code, os.strerror(code), str(target))
 
 
+@functools.cache
+def host_tag() -> str:
+    """This machine's host name as it appears in staging names (letters, digits, ``_``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
 def staging_path(target: Path, what: str = "partial") -> Path:
-    """A fresh hidden path beside ``target`` that names this process."""
+    """A fresh hidden path beside ``target`` that names this machine and process."""
     token = secrets.token_hex(4)
-    return target.parent / f".{target.name}.{what}-{os.getpid()}-{token}"
+    return target.parent / f".{target.name}.{what}-{host_tag()}-{os.getpid()}-{token}"
 
 
 def remove_stale_staging(parent: Path) -> list[Path]:
-    """Delete staging directories in ``parent`` left by processes that no longer run."""
-    removed = []
+    """Delete staging directories in ``parent`` that this machine's processes left and
+    that no longer run; those of other machines are never touched."""
+    removed: list[Path] = []
     if not parent.is_dir():
         return removed
     for entry in parent.iterdir():
         match = _STAGING.match(entry.name)
-        if match and not _process_alive(int(match["pid"])):
+        if match and match["host"] == host_tag() and not _process_alive(int(match["pid"])):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -32,7 +32,7 @@ from .errors import (
     UnknownCustomObjectError,
     UntrustedCodeError,
 )
-from .savedmodel.checks import TARGETS, CheckResult, check, is_ready, verdict
+from .savedmodel.checks import TARGETS, CheckResult, Target, check, is_ready, verdict
 from .savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
 from .savedmodel.reader import read_saved_model
 from .savedmodel.text import format_bytes, format_columns, render_summary
@@ -41,6 +41,17 @@ if TYPE_CHECKING:
     # ``convert`` imports these when it runs: ``show`` and ``check`` never load them.
     from .convert import ModelFile
     from .spec import ExportResult, Version
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_CHECK_FAILED",
+    "EXIT_OK",
+    "build_parser",
+    "main",
+    "Pick",
+    "UsageError",
+]
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -167,7 +178,7 @@ def _pick(value: str) -> Pick:
 def _version(value: str) -> Version:
     """An integer, or ``auto``."""
     if value == "auto":
-        return value
+        return "auto"
     try:
         return int(value)
     except ValueError:
@@ -215,13 +226,13 @@ def _json(data: object) -> str:
     return json.dumps(data, indent=2)
 
 
-def _exit_code(results: dict[str, list[CheckResult]]) -> int:
+def _exit_code(results: dict[Target, list[CheckResult]]) -> int:
     """0 when every target is ready, 1 when an error-level check failed."""
     ready = all(is_ready(found) for found in results.values())
     return EXIT_OK if ready else EXIT_CHECK_FAILED
 
 
-def _checks_text(results: dict[str, list[CheckResult]]) -> str:
+def _checks_text(results: dict[Target, list[CheckResult]]) -> str:
     lines = []
     for target, found in results.items():
         lines.append(f"{TARGETS[target]}: {verdict(found)}")
@@ -232,11 +243,11 @@ def _checks_text(results: dict[str, list[CheckResult]]) -> str:
     return "\n".join(lines)
 
 
-def _checks_json(info: SavedModelInfo, results: dict[str, list[CheckResult]]) -> str:
+def _checks_json(info: SavedModelInfo, results: dict[Target, list[CheckResult]]) -> str:
     return _json({"path": info.path, "targets": _targets_data(results)})
 
 
-def _targets_data(results: dict[str, list[CheckResult]]) -> dict[str, Any]:
+def _targets_data(results: dict[Target, list[CheckResult]]) -> dict[str, Any]:
     return {
         target: {"ready": is_ready(found), "results": [dataclasses.asdict(r) for r in found]}
         for target, found in results.items()
@@ -316,7 +327,7 @@ def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
     return export(spec, verify=args.verify, progress=_progress)
 
 
-def _progress(message: str) -> None:
+def _progress(message: object) -> None:
     """Print a progress message of the backend to stderr, so stdout stays the result."""
     print(f"... {message}", file=sys.stderr, flush=True)
 
@@ -404,7 +415,7 @@ def _listing_json(loaded: ModelFile) -> str:
     })
 
 
-def _result_text(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
+def _result_text(result: ExportResult, results: dict[Target, list[CheckResult]]) -> str:
     """The export's path, size and time, its summary, and the serving checks."""
     head = (f"Exported {result.path}: {format_bytes(result.bytes_written)} in "
             f"{result.seconds:.2f} s")
@@ -414,7 +425,7 @@ def _result_text(result: ExportResult, results: dict[str, list[CheckResult]]) ->
     return "\n\n".join(parts)
 
 
-def _result_json(result: ExportResult, results: dict[str, list[CheckResult]]) -> str:
+def _result_json(result: ExportResult, results: dict[Target, list[CheckResult]]) -> str:
     """The export as JSON: path, bytes, seconds, the read-back info and the checks."""
     return _json({
         "path": str(result.path),

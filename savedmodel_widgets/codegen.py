@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -455,16 +456,20 @@ def _keras_tensor_ways(
     yield f"{layer}.output[{tensor_index}]", lambda: get_layer().output[tensor_index]
     for index, model_input in enumerate(model.inputs):
         if model_input is tensor:
-            yield f"{model_var}.inputs[{index}]", lambda t=model_input: t
+            yield f"{model_var}.inputs[{index}]", functools.partial(_same, model_input)
     for index, model_output in enumerate(model.outputs):
         if model_output is tensor:
-            yield f"{model_var}.outputs[{index}]", lambda t=model_output: t
+            yield f"{model_var}.outputs[{index}]", functools.partial(_same, model_output)
     # tf_keras: a shared layer's output at one of its calls.
     yield (f"{layer}.get_output_at({node_index})",
            lambda: get_layer().get_output_at(node_index))
     yield (f"{layer}.get_output_at({node_index})[{tensor_index}]",
            lambda: get_layer().get_output_at(node_index)[tensor_index])
     yield f"{op_code}.output", lambda: get_op().output
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _call_again_code(model: Any, tensor: Any, model_var: str) -> str:

@@ -91,6 +91,8 @@ class SavedModelMagics(Magics):
         if args.command is None:
             parser.print_help()
             return None
+        if self.shell is None:
+            raise UsageError("%savedmodel runs in an IPython shell or a notebook.")
         namespace = self.shell.user_ns
         if args.command == "export":
             return _export_widget(namespace, args.variable, args.dir, args.signature)

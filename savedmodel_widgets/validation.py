@@ -85,8 +85,8 @@ def _validate_signature(signature: SignatureSpec, source: Source) -> None:
                     f"Signature {name!r}: {alias!r} is not a valid alias. Use letters, digits "
                     "and underscores, starting with a letter (e.g. 'image', 'scores_1')."
                 )
-    aliases = signature.input_aliases + signature.output_aliases
-    repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+    every_alias = signature.input_aliases + signature.output_aliases
+    repeated = sorted({alias for alias in every_alias if every_alias.count(alias) > 1})
     if repeated:
         raise ExportSpecError(
             f"Signature {name!r}: the alias{'es' * (len(repeated) > 1)} "

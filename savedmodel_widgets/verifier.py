@@ -279,7 +279,7 @@ class VerifyReport:
         """One dict per output of every signature (one per skipped or failed signature
         without outputs), with keys ``signature``, ``output``, ``dtype``, ``shape``,
         ``source_shape``, ``max_abs_diff``, ``result`` and ``note``."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for signature in self.signatures:
             if signature.skipped or not signature.outputs:
                 result = "skipped" if signature.skipped else "error"
@@ -476,7 +476,7 @@ def _run_worker(
 
     with tempfile.TemporaryDirectory(prefix="savedmodel-verify-") as folder:
         directory = Path(folder)
-        entries = []
+        entries: list[dict[str, Any]] = []
         for number, job in enumerate(jobs):
             keys = {alias: f"input_{position}" for position, alias in enumerate(job.arrays)}
             np.savez(directory / f"inputs_{number}.npz",
@@ -654,13 +654,13 @@ def verify(
             jobs.append(_Job(signature, spec, {}, (), str(skip)))
     runnable = [job for job in jobs if not job.skip_reason]
     tags = (SERVE_TAG,) if SERVE_TAG in meta_graph.tags else meta_graph.tags
-    result, error = (_run_worker(info.path, tags, runnable, timeout)
-                     if runnable else ({}, ""))
+    result, worker_error = (_run_worker(info.path, tags, runnable, timeout)
+                            if runnable else ({}, ""))
     outcomes = {o["name"]: o for o in result.get("signatures", [])}
 
     for job in jobs:
         verified[job.signature.name] = _verify_job(
-            job, outcomes.get(job.signature.name), result, error, live, atol, rtol
+            job, outcomes.get(job.signature.name), result, worker_error, live, atol, rtol
         )
     return VerifyReport(
         path=info.path,
@@ -671,7 +671,7 @@ def verify(
         tensorflow_version=result.get("tensorflow_version", ""),
         compared_with_source=live is not None,
         tags=tags,
-        error=error,
+        error=worker_error,
     )
 
 

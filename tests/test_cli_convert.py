@@ -272,7 +272,7 @@ def test_convert_as_a_process(tf, model_files, tmp_path):
     )
     assert result.returncode == EXIT_OK, result.stderr
     assert result.stdout.startswith(f"Exported {out / '1'}: ")
-    assert "... Done: " in result.stderr
+    assert "] Done: " in result.stderr  # numbered steps: "... [6/6] Done: ..."
     got = served(tf, out / "1", image=model_files.X)
     assert_allclose(got["scores"], model_files.predictions["tf1_1000"], **TOLERANCE)
     assert list(got["classes"]) == list(model_files.predictions["tf1_classes"])

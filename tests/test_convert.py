@@ -160,6 +160,21 @@ def test_unknown_custom_layer_is_named_and_custom_objects_load_it(tf, model_file
     assert 'custom_objects={"Scale": Scale}' in result.spec.load_code
 
 
+def test_custom_classes_come_from_a_namespace_and_failures_keep_their_cause(tf, model_files,
+                                                                            tmp_path):
+    with pytest.raises(UnknownCustomObjectError) as raised:
+        load_model_file(model_files.root / "custom.keras", namespace={"Other": object})
+    assert raised.value.__cause__ is not None  # Keras' own error, for the traceback
+
+    steps = []
+    loaded = load_model_file(model_files.root / "custom.keras", progress=steps.append,
+                             namespace={"Scale": build_scale_layer(), "unrelated": 1})
+    assert "Taking the custom class 'Scale' from the namespace" in steps
+    result = convert(loaded, tmp_path / "custom")
+    got = served(tf, result.path, features=model_files.WIDE)
+    assert_allclose(next(iter(got.values())), model_files.predictions["custom"], **TOLERANCE)
+
+
 @pytest.mark.parametrize(("name", "builder", "prediction", "inputs"), [
     ("keras2_weights.h5", build_tf_keras_model, "keras2", "PIXELS"),
     ("small.weights.h5", build_small_keras, "small", "WIDE"),

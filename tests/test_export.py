@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from savedmodel_widgets import ExportSpec, SignatureSpec, export, export_code, suggest_spec, verify
+from savedmodel_widgets._atomic import host_tag
 from savedmodel_widgets.errors import ExportSpecError, TargetExistsError
 
 RNG = np.random.default_rng(42)
@@ -312,13 +313,20 @@ def test_progress_counts_its_own_steps(kind, verify_too, request, tmp_path):
 
 
 def test_stale_staging_directories_of_dead_processes_are_removed(keras_model, tmp_path):
-    stale = tmp_path / ".model.partial-999999999-0badcafe"
+    host = host_tag()
+    stale = tmp_path / f".model.partial-{host}-999999999-0badcafe"
     (stale / "variables").mkdir(parents=True)
-    alive = tmp_path / f".model.partial-{os.getpid()}-00c0ffee"
+    alive = tmp_path / f".model.partial-{host}-{os.getpid()}-00c0ffee"
     alive.mkdir()
-    export(suggest_spec(keras_model, tmp_path / "model"))
+    # The same dead process number on another machine sharing the volume: its export
+    # may still be running there, so it stays.
+    elsewhere = tmp_path / ".model.partial-other_machine-999999999-0badcafe"
+    elsewhere.mkdir()
+    result = export(suggest_spec(keras_model, tmp_path / "model"))
     assert not stale.exists()
-    assert alive.exists()
+    assert alive.exists() and elsewhere.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["model"]
+    assert result.path == tmp_path / "model"
 
 
 def test_result_renders_in_a_notebook(keras_model, tmp_path):

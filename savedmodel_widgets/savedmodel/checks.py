@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -20,10 +20,24 @@ from .info import (
 )
 from .text import count_text
 
+__all__ = [
+    "GENERATED_ALIAS",
+    "LEVELS",
+    "TARGETS",
+    "TF_SERVING_METHODS",
+    "check",
+    "is_ready",
+    "verdict",
+    "CheckResult",
+    "Finding",
+    "Level",
+    "Target",
+]
+
 Target = Literal["tfserving", "eas"]
 Level = Literal["error", "warning", "info"]
 
-TARGETS: dict[str, str] = {"tfserving": "TF Serving", "eas": "EAS"}
+TARGETS: dict[Target, str] = {"tfserving": "TF Serving", "eas": "EAS"}
 """The serving systems checked for, with their display names."""
 
 LEVELS: tuple[Level, ...] = ("error", "warning", "info")
@@ -102,12 +116,12 @@ def check(
     return sorted(results, key=lambda result: LEVELS.index(result.level))
 
 
-def is_ready(results: list[CheckResult]) -> bool:
+def is_ready(results: Sequence[CheckResult]) -> bool:
     """True when no result is an error: the server will load and serve the model."""
     return not any(result.level == "error" for result in results)
 
 
-def verdict(results: list[CheckResult]) -> str:
+def verdict(results: Sequence[CheckResult]) -> str:
     """``ready to serve (1 warning, 2 notes)`` or ``will not serve (1 error)``."""
     nouns = {"error": "error", "warning": "warning", "info": "note"}
     counts = [
@@ -185,7 +199,7 @@ def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Findi
             else f"{only_serve[0].upper()}{only_serve[1:]}.",
         )
     elif info.serving_meta_graph is None:
-        tags = [list(mg.tags) for mg in info.meta_graphs]
+        found = [list(mg.tags) for mg in info.meta_graphs]
         # Source: TensorFlow's loader looks the tag set up among the meta graphs and fails
         # with "Could not find meta graph def matching supplied tags" (FindMetaGraphDef,
         # tensorflow/cc/saved_model/reader.cc); servers ask for {serve}.
@@ -193,7 +207,7 @@ def _meta_graph_findings(info: SavedModelInfo, target: Target) -> Iterator[Findi
             level="error",
             code="no-serve-tag",
             message=(
-                f"No meta graph is tagged {SERVE_TAG!r} (tags found: {tags}); {server} loads the "
+                f"No meta graph is tagged {SERVE_TAG!r} (tags found: {found}); {server} loads the "
                 f"{SERVE_TAG!r} meta graph."
             ),
             fix="Export with tags=['serve'] (tf.saved_model.SERVING).",
@@ -456,6 +470,7 @@ def _tensor_findings(
         # Source for EAS: its request carries each input as a dense array of one dtype with
         # its shape (TFRequest.add_feed in eas_prediction/tf_request.py of
         # github.com/pai-eas/eas-python-sdk; alibabacloud.com/help/doc-detail/111055.htm).
+        level: Level
         level, limit = (
             ("error", "EAS requests carry dense arrays only")
             if target == "eas"

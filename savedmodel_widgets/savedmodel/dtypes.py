@@ -6,6 +6,13 @@ import functools
 
 from ._schema import enum_names
 
+__all__ = [
+    "EAS_SENDABLE",
+    "JSON_SENDABLE",
+    "base_dtype",
+    "dtype_name",
+]
+
 _RENAMED = {"FLOAT": "float32", "DOUBLE": "float64", "HALF": "float16"}
 
 JSON_SENDABLE = frozenset(

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
+__all__ = [
+    "op_name",
+    "ops_reached",
+    "OpInputs",
+]
+
 OpInputs = Mapping[str, tuple[str, Sequence[str]]]
 """Each op's type and inputs as a GraphDef writes them (``op``, ``op:1``, ``^op``)."""
 

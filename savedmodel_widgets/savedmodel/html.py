@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from .checks import TARGETS, CheckResult, check, is_ready, verdict
+from .checks import TARGETS, CheckResult, Target, check, is_ready, verdict
 from .info import SIGNATURE_COLUMNS, MetaGraph, SavedModelInfo, Signature, format_shape
 from .text import (
     VARIABLE_COLUMNS,
@@ -18,6 +18,24 @@ from .text import (
     format_bytes,
     variable_rows,
 )
+
+__all__ = [
+    "LEVEL_COLORS",
+    "MAX_OPS_SHOWN",
+    "OK_COLOR",
+    "details",
+    "html_table",
+    "render_all_checks",
+    "render_checks",
+    "render_file_tree",
+    "render_header",
+    "render_html",
+    "render_meta_graph",
+    "render_op_summary",
+    "render_signature",
+    "render_signature_table",
+    "render_variables",
+]
 
 LEVEL_COLORS = {"error": "#b00020", "warning": "#b26a00", "info": "#1a5fb4"}
 OK_COLOR = "#26a269"
@@ -110,7 +128,7 @@ def render_meta_graph(meta_graph: MetaGraph) -> str:
     return details(summary, f'<div style="margin-left:1.2em">{body}</div>', True)
 
 
-def render_checks(results: Sequence[CheckResult], target: str) -> str:
+def render_checks(results: Sequence[CheckResult], target: Target) -> str:
     """The findings for one serving system, or a line that says it is ready."""
     color = OK_COLOR if is_ready(results) else LEVEL_COLORS["error"]
     summary = f'{escape(TARGETS[target])}: <span style="color:{color}">{verdict(results)}</span>'

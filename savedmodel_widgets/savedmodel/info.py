@@ -13,6 +13,21 @@ if TYPE_CHECKING:
 
     from .checks import CheckResult, Target
 
+__all__ = [
+    "DEFAULT_SIGNATURE",
+    "PREDICT_METHOD",
+    "SERVE_TAG",
+    "SIGNATURE_COLUMNS",
+    "format_shape",
+    "FileEntry",
+    "MetaGraph",
+    "SavedModelInfo",
+    "Shape",
+    "Signature",
+    "TensorInfo",
+    "VariableInfo",
+]
+
 Shape = tuple[int | None, ...] | None
 """A tensor shape: one entry per dimension, ``None`` for an unknown dimension;
 ``None`` instead of a tuple when even the rank is unknown."""

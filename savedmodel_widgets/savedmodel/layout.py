@@ -10,6 +10,24 @@ from pathlib import Path
 from ..errors import NotASavedModelError, SavedModelError
 from .info import FileEntry
 
+__all__ = [
+    "CHUNKED_FILE",
+    "KERAS_SUFFIXES",
+    "MAX_FOLDERS",
+    "PBTXT_FILE",
+    "PB_FILE",
+    "SKIPPED_FOLDERS",
+    "describe_non_saved_model",
+    "find_saved_models",
+    "list_tree",
+    "locate",
+    "model_file",
+    "scan_versions",
+    "subfolders",
+    "FoundSavedModel",
+    "Location",
+]
+
 PB_FILE = "saved_model.pb"
 PBTXT_FILE = "saved_model.pbtxt"
 CHUNKED_FILE = "saved_model.cpb"

@@ -22,6 +22,15 @@ from .graph_walk import OpInputs, ops_reached
 from .info import MetaGraph, SavedModelInfo, Shape, Signature, TensorInfo, VariableInfo
 from .layout import PBTXT_FILE, list_tree, locate
 
+__all__ = [
+    "GPU_DEVICE",
+    "INIT_OP_COLLECTIONS",
+    "INIT_OP_SIGNATURE",
+    "STATIC_TABLE_OPS",
+    "VARIABLE_OPS",
+    "read_saved_model",
+]
+
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp"})
 """Op types of a TF1 graph's variables, whose values the loader restores from ``variables/``."""
 

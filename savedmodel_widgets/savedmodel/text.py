@@ -6,6 +6,20 @@ from collections.abc import Sequence
 
 from .info import FileEntry, SavedModelInfo, format_shape
 
+__all__ = [
+    "VARIABLE_COLUMNS",
+    "children_by_parent",
+    "count_text",
+    "describe_version",
+    "entry_label",
+    "format_bytes",
+    "format_columns",
+    "render_summary",
+    "render_tree",
+    "render_variables",
+    "variable_rows",
+]
+
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 
 

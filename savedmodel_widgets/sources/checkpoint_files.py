@@ -103,7 +103,7 @@ def find_checkpoint(path: str | os.PathLike[str]) -> CheckpointFiles:
     if prefix not in prefixes:
         raise ConvertError(_no_checkpoint_message(directory, prefix))
     header, entries = _read_index(directory / f"{prefix}.index")
-    _check_data_files(directory / prefix, header.num_shards, entries)
+    _check_data_files(directory / prefix, header.num_shards, entries)  # type: ignore[attr-defined]
     return CheckpointFiles(
         prefix=directory / prefix,
         meta=meta or _meta_for(directory, prefix),

@@ -27,6 +27,12 @@ from .framework_internals import session_closed
 if TYPE_CHECKING:
     import numpy
 
+__all__ = [
+    "METHOD_NAMES",
+    "graph_alias",
+    "GraphSource",
+]
+
 METHOD_NAMES = {
     "predict": "tensorflow/serving/predict",
     "classify": "tensorflow/serving/classify",
@@ -175,7 +181,9 @@ class GraphSource(Source):
             consumed.update(node.input)
             op_inputs[node.name] = (node.op, node.input)
         self._op_inputs = op_inputs
-        placeholders, unconsumed, others = [], [], []
+        placeholders: list[Candidate] = []
+        unconsumed: list[Candidate] = []
+        others: list[Candidate] = []
         for op in self.graph.get_operations():
             op_type, op_name = op.type, op.name
             is_input = op_type in _INPUT_OPS

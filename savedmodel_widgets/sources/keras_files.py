@@ -271,7 +271,7 @@ def load_keras_file(
             return model, f"tf_keras {tf_keras.__version__}", (note,)
         except Exception as error:  # noqa: BLE001
             errors["tf_keras"] = error
-    raise _load_failure(info, errors, objects)
+    raise _load_failure(info, errors, objects) from list(errors.values())[-1]
 
 
 def _first_line(error: Exception, limit: int = 160) -> str:
@@ -296,7 +296,7 @@ def _load_failure(info: KerasFile, errors: Mapping[str, Exception],
             "file: load_model_file(path, model=build_model). Nothing was written."
         )
     # tf_keras' view first when it tried: it knows TFOpLambda, which Keras 3 does not.
-    matches = [_UNKNOWN_NAME.search(str(error)) for error in reversed(errors.values())]
+    matches = [_UNKNOWN_NAME.search(str(error)) for error in reversed(list(errors.values()))]
     names = [match.group(1).split(">")[-1] for match in matches if match]
     if names and names[0] not in objects:
         name = names[0]

@@ -30,6 +30,11 @@ from .framework_internals import (
 )
 from .keras_saving import save_keras_functions
 
+__all__ = [
+    "keras_source",
+    "KerasSource",
+]
+
 _GENERATED_INPUT = re.compile(r"(keras_tensor|input_layer|input)(_\d+)?\Z")
 
 

@@ -28,6 +28,10 @@ from ._source import (
 from .framework_internals import recorded_build_shapes, recorded_input_spec
 from .keras_saving import save_keras_functions
 
+__all__ = [
+    "recorded_inputs",
+    "SubclassedKerasSource",
+]
 
 def recorded_inputs(model: Any, flavour: str) -> list[tuple[str, str, tuple[int | None, ...]]]:
     """``(name, dtype, shape)`` of each input of the model's first call, batch unknown;

@@ -25,6 +25,10 @@ from ._source import (
 )
 from .framework_internals import traced_concrete_functions
 
+__all__ = [
+    "module_functions",
+    "ModuleSource",
+]
 
 def module_functions(module: Any) -> dict[str, Any]:
     """The module's public ``tf.function`` attributes that have a traced signature."""

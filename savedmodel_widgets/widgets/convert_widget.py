@@ -20,6 +20,12 @@ from ._status import error_html, error_text, note_html
 from .export_panel import ExportPanel
 from .export_widget import DEFAULT_PARENT
 
+__all__ = [
+    "NO_MODEL",
+    "export_name",
+    "ConvertWidget",
+]
+
 NO_MODEL = "(the file holds the model)"
 
 

@@ -20,6 +20,11 @@ from .result_view import ResultView
 from .signature_editor import SignatureList
 from .target_options import TargetOptions
 
+__all__ = [
+    "ExportCallback",
+    "ExportPanel",
+]
+
 ExportCallback = Callable[[ExportResult], None]
 
 

@@ -12,6 +12,12 @@ from ._namespace import notebook_namespace
 from ._status import error_html, error_text, note_html
 from .export_panel import ExportPanel
 
+__all__ = [
+    "DEFAULT_PARENT",
+    "export_widget",
+    "ExportWidget",
+]
+
 DEFAULT_PARENT = "export"
 """Exports go to ``export/<variable name>`` unless another directory is typed."""
 
@@ -105,6 +111,7 @@ class ExportWidget(ExportPanel):
                 entries = {entry.name: entry, **entries}
         previous = self.entries.get(self.model_dropdown.value or "")
         self.entries = entries
+        wanted: str | None
         if previous is not None and previous.name in entries:
             wanted = previous.name
         else:

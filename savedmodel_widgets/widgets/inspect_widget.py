@@ -227,7 +227,7 @@ class InspectWidget(widgets.VBox):
             info.other_versions) and same_path(self.path.strip(), info.base_path)
         self._choosing_version = True
         try:
-            if is_parent:
+            if is_parent and info is not None:
                 self.version.options = sorted((info.version, *info.other_versions))
                 self.version.value = info.version
             else:

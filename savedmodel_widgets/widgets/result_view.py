@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from ..savedmodel.info import SavedModelInfo
     from ..verifier import VerifyReport
 
+__all__ = [
+    "SECTIONS",
+    "ResultView",
+]
+
 SECTIONS: dict[str, str] = {
     "files": "Files",
     "signatures": "Signatures",

@@ -18,6 +18,13 @@ from .tensor_picker import TensorPicker
 if TYPE_CHECKING:
     from ..sources import Candidate, Source
 
+__all__ = [
+    "SIGNATURE_NAMES",
+    "repeated_alias_warning",
+    "SignatureEditor",
+    "SignatureList",
+]
+
 SIGNATURE_NAMES = (DEFAULT_SIGNATURE, "predict", "predict_images", "classify", "regress")
 """Names offered in the signature name box (any other name can be typed)."""
 

@@ -7,6 +7,11 @@ import ipywidgets as widgets
 from ..savedmodel.info import SERVE_TAG
 from ..spec import Version
 
+__all__ = [
+    "VERSION_MODES",
+    "TargetOptions",
+]
+
 VERSION_MODES = (("number", "number"), ("auto (next free)", "auto"), ("none", "none"))
 
 

@@ -14,6 +14,12 @@ from ..sources import Candidate, is_valid_alias, unique_aliases
 from ._close import close_tree
 from ._status import warning_html
 
+__all__ = [
+    "MAX_SHOWN",
+    "PICKED_MARK",
+    "TensorPicker",
+]
+
 MAX_SHOWN = 100
 """Candidates listed at most; typing in the filter box narrows the rest."""
 
