@@ -121,7 +121,8 @@ def test_export_by_clicking_in_start_here(start_here: NotebookTab, lab: JupyterL
         ("predict_images", "input", "image"), ("predict_images", "output", "scores")}
     expect(export_button).to_be_enabled(timeout=EXPORT_SECONDS_MS)
     expect(export_status(widget)).to_have_text(re.compile(
-        r"^Exported to export/digits/1 in [\d.]+ s\. Verification: OK: 1 signature reloaded"))
+        r"^Exported to export/digits/1 in [\d.]+ s and verified in [\d.]+ s \([\d.]+ s in "
+        r"all\)\. Verification: OK: 1 signature reloaded"))
 
     widget.get_by_role("tab", name="Files").click()
     tree = widget.locator("details", has_text="saved_model.pb").first

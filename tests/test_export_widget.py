@@ -61,11 +61,24 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     widget.target.directory.value = str(tmp_path / "export" / "model")
     exported: list[ExportResult] = []
     widget.on_export(exported.append)
+    seen = []  # (progress value, progress maximum, status) at each status line
+
+    def record(change):
+        seen.append((widget.progress.value, widget.progress.max, html_text(change["new"])))
+
+    widget.status.observe(record, "value")
 
     widget.export_button.click()
 
     assert widget.error == ""
     assert exported == [widget.result]
+    steps = [(value, top, text) for value, top, text in seen if top > 1]
+    assert [text for _, _, text in steps][0] == "Checked the export spec"
+    assert len({top for _, top, _ in steps}) == 1  # the total is known from the first step
+    assert [value for value, _, _ in steps] == sorted(value for value, _, _ in steps)
+    [(value, top, _)] = [step for step in steps if step[2].startswith("Verifying")]
+    assert value < top  # the bar is not full while verification runs
+    assert widget.result.code == export_code(widget.result.spec)
     assert widget.result.path == tmp_path / "export" / "model" / "1"
     got = served(tf, widget.result.path, "predict_images", image=IMAGE, meta=META)
     assert sorted(got) == ["embedding", "probabilities"]
@@ -88,9 +101,11 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     assert "passed" in verification and "probabilities" in verification
     assert table_rows(widget.results.panes["verification"].value)[0] == [
         "signature", "output", "dtype", "shape", "source shape", "max |diff|", "result"]
-    assert status_text(widget) == (f"Exported to {widget.result.path} in "
-                                   f"{widget.result.seconds:.1f} s. Verification: "
-                                   f"{widget.report.verdict()}")
+    status = status_text(widget)
+    head = (f"Exported to {widget.result.path} in {widget.result.seconds:.1f} s and verified "
+            f"in {widget.report.seconds:.1f} s (")
+    assert status.startswith(head), status
+    assert status.endswith(f" s in all). Verification: {widget.report.verdict()}"), status
     assert widget.report.verdict().startswith("OK: 1 signature reloaded")
     assert widget.report.summary() == f"Verify {widget.result.path}: {widget.report.verdict()}"
     assert not widget.export_button.disabled and widget.export_button.description == "Export"
@@ -160,6 +175,10 @@ def test_existing_target_needs_overwrite_or_the_next_version(tf, keras_model, tm
     assert "already holds files" in widget.error
     assert "tick Overwrite, set Version to auto" in status_text(widget)
     assert widget.result is first
+    # the tabs still show the last good export, which is still on disk
+    assert widget.results.layout.display == ""
+    assert str(first.path) in html_text(widget.results.header.value)
+    assert "saved_model.pb" in html_text(widget.results.panes["files"].value)
     assert {p.name: p.stat().st_mtime_ns for p in first.path.rglob("*")} == written
 
     widget.target.overwrite.value = True  # the refusal's fix clears it

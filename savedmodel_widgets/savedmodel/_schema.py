@@ -164,12 +164,21 @@ message SavedObjectGraph {
   repeated SavedObject nodes = 1;
 }
 
+message AnyMessage {
+  string type_url = 1;
+  bytes value = 2;
+}
+
 message CollectionDef {
   message NodeList {
     repeated string value = 1;
   }
+  message AnyList {
+    repeated AnyMessage value = 1;
+  }
   oneof kind {
     NodeList node_list = 1;
+    AnyList any_list = 5;
   }
 }
 

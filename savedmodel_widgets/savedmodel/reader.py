@@ -210,10 +210,34 @@ def _meta_graph(proto: Any) -> MetaGraph:
         signatures=tuple(signatures),
         op_counts=tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
         has_variables=has_variables,
-        asset_files=tuple(asset.filename for asset in proto.asset_file_def),
+        asset_files=_asset_files(proto),
         init_op=_init_op(proto),
         gpu_nodes=tuple(gpu_nodes),
     )
+
+
+ASSETS_COLLECTION = "saved_model_assets"
+"""Where TF1's SavedModelBuilder recorded the assets before ``asset_file_def`` existed
+(``AssetFileDef`` messages packed in ``google.protobuf.Any``); the loader reads both."""
+
+
+def _asset_files(proto: Any) -> tuple[str, ...]:
+    """The asset file names the graph needs, from ``asset_file_def`` or, as TensorFlow's
+    loader falls back to (``GetAssetFileDefs`` in tensorflow/cc/saved_model/loader.cc), the
+    ``saved_model_assets`` collection."""
+    if proto.asset_file_def:
+        return tuple(asset.filename for asset in proto.asset_file_def)
+    if ASSETS_COLLECTION not in proto.collection_def:
+        return ()
+    packed = proto.collection_def[ASSETS_COLLECTION].any_list.value
+    asset_class = message_class("AssetFileDef")
+    names = []
+    for item in packed:
+        if item.type_url.endswith("tensorflow.AssetFileDef"):
+            asset = asset_class()
+            asset.ParseFromString(item.value)
+            names.append(asset.filename)
+    return tuple(names)
 
 
 def _init_op(proto: Any) -> str:
