@@ -13,13 +13,13 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import types
 from typing import TYPE_CHECKING
 
 from . import errors
+from ._lazy import load_lazily
 
 if TYPE_CHECKING:
     from .savedmodel.info import SavedModelInfo
@@ -149,12 +149,7 @@ ipywidgets), and ``python -m savedmodel_widgets show`` loads only the reader."""
 
 def __getattr__(name: str) -> object:
     """Import the submodule behind a public name on first use (see :data:`_LAZY`)."""
-    submodule = _LAZY.get(name)
-    if submodule is None:
-        raise AttributeError(f"module 'savedmodel_widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{submodule}", __name__), name)
-    globals()[name] = value
-    return value
+    return load_lazily(__name__, _LAZY, name, globals())
 
 
 def __dir__() -> list[str]:

@@ -14,28 +14,11 @@ from pathlib import Path
 
 import cramjam
 
+from savedmodel_widgets.savedmodel._bundle import read_varint
+from savedmodel_widgets.savedmodel._schema import encode_varint
+
 FOOTER_SIZE = 48
 SNAPPY = 1
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, position
-        shift += 7
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def _crc32c(data: bytes) -> int:
@@ -55,9 +38,9 @@ def _entries(block: bytes) -> list[tuple[bytes, bytes]]:
     (restarts,) = struct.unpack_from("<I", block, len(block) - 4)
     limit, position, key, found = len(block) - 4 - 4 * restarts, 0, b"", []
     while position < limit:
-        shared, position = _varint(block, position)
-        unshared, position = _varint(block, position)
-        length, position = _varint(block, position)
+        shared, position = read_varint(block, position)
+        unshared, position = read_varint(block, position)
+        length, position = read_varint(block, position)
         key = key[:shared] + block[position:position + unshared]
         position += unshared
         found.append((key, block[position:position + length]))
@@ -70,7 +53,7 @@ def _block(entries: list[tuple[bytes, bytes]]) -> bytes:
     body, restarts = bytearray(), []
     for key, value in entries:
         restarts.append(len(body))
-        body += _encode_varint(0) + _encode_varint(len(key)) + _encode_varint(len(value))
+        body += encode_varint(0) + encode_varint(len(key)) + encode_varint(len(value))
         body += key + value
     return bytes(body) + b"".join(struct.pack("<I", r) for r in restarts) + struct.pack(
         "<I", len(restarts))
@@ -81,23 +64,23 @@ def compress_index(path: Path) -> None:
     data = path.read_bytes()
     footer = data[-FOOTER_SIZE:]
     position = 0
-    meta_offset, position = _varint(footer, position)
-    meta_size, position = _varint(footer, position)
-    index_offset, position = _varint(footer, position)
-    index_size, _ = _varint(footer, position)
+    meta_offset, position = read_varint(footer, position)
+    meta_size, position = read_varint(footer, position)
+    index_offset, position = read_varint(footer, position)
+    index_size, _ = read_varint(footer, position)
     out = bytearray()
 
     def write(block: bytes) -> bytes:
         compressed = bytes(cramjam.snappy.compress_raw(block))
-        handle = _encode_varint(len(out)) + _encode_varint(len(compressed))
+        handle = encode_varint(len(out)) + encode_varint(len(compressed))
         out.extend(compressed + bytes([SNAPPY]))
         out.extend(struct.pack("<I", _masked(_crc32c(compressed + bytes([SNAPPY])))))
         return handle
 
     index = []
     for last_key, handle in _entries(data[index_offset:index_offset + index_size]):
-        offset, position = _varint(handle, 0)
-        size, _ = _varint(handle, position)
+        offset, position = read_varint(handle, 0)
+        size, _ = read_varint(handle, position)
         index.append((last_key, write(data[offset:offset + size])))
     meta_handle = write(data[meta_offset:meta_offset + meta_size])
     index_handle = write(_block(index))

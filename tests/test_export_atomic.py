@@ -12,6 +12,7 @@ import time
 import pytest
 
 from savedmodel_widgets import export, read_saved_model, suggest_spec
+from savedmodel_widgets.errors import TargetExistsError
 
 WRITER = textwrap.dedent(
     """
@@ -85,3 +86,28 @@ def test_sigkill_leaves_the_old_or_the_complete_new_export(tf, tf_module, tmp_pa
     # The next export clears what the killed process left behind.
     export(suggest_spec(tf_module, target, overwrite=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_target_filled_by_another_process_meanwhile_is_kept(tf_module, tmp_path):
+    """Another process writes the target while this export is being written (simulated in
+    the last step before the rename): a fixed version is refused with a TargetExistsError
+    and the other export kept; with version="auto" the next free number is taken."""
+    def fill_when_moving(target):
+        def progress(step):
+            if step.message.startswith("Moving"):
+                target.mkdir(parents=True)
+                (target / "saved_model.pb").write_bytes(b"the other export")
+        return progress
+
+    fixed = tmp_path / "fixed"
+    with pytest.raises(TargetExistsError, match="Another process wrote"):
+        export(suggest_spec(tf_module, fixed, version=1), progress=fill_when_moving(fixed / "1"))
+    assert (fixed / "1" / "saved_model.pb").read_bytes() == b"the other export"
+    assert [p.name for p in fixed.iterdir()] == ["1"]  # no staging directory left behind
+
+    auto = tmp_path / "auto"
+    result = export(suggest_spec(tf_module, auto, version="auto"),
+                    progress=fill_when_moving(auto / "1"))
+    assert result.path == auto / "2" and result.version == 2
+    assert (auto / "1" / "saved_model.pb").read_bytes() == b"the other export"
+    assert read_saved_model(result.path).signatures

@@ -95,18 +95,19 @@ def test_cli_loads_neither_tensorflow_nor_pandas(
 
 READER_MODULES = frozenset({
     "savedmodel_widgets", "savedmodel_widgets.__main__", "savedmodel_widgets.cli",
-    "savedmodel_widgets.errors", "savedmodel_widgets.savedmodel",
+    "savedmodel_widgets.errors", "savedmodel_widgets._lazy", "savedmodel_widgets.savedmodel",
 })
 """The modules ``show`` and ``check`` may import, besides those of ``savedmodel/``."""
 
 
-def test_import_loads_only_the_errors_module():
+def test_import_loads_only_the_errors_and_lazy_names_modules():
     code = ("import json, sys\nimport savedmodel_widgets\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('savedmodel_'))))")
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert loaded == ["savedmodel_widgets", "savedmodel_widgets.errors"]
+    assert loaded == ["savedmodel_widgets", "savedmodel_widgets._lazy",
+                      "savedmodel_widgets.errors"]
 
 
 def test_every_public_name_is_importable_and_convert_stays_the_function():

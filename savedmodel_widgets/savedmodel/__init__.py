@@ -6,7 +6,7 @@ and not the checks.
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import load_lazily
 
 __all__ = [
     "CheckResult",
@@ -40,12 +40,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> object:
     """Import the module behind a public name on first use (see :data:`_LAZY`)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return load_lazily(__name__, _LAZY, name, globals())
 
 
 def __dir__() -> list[str]:

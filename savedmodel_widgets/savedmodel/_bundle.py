@@ -33,7 +33,8 @@ class BundleFormatError(ValueError):
     """The bytes are not a readable checkpoint index."""
 
 
-def _varint(data: bytes, position: int) -> tuple[int, int]:
+def read_varint(data: bytes, position: int) -> tuple[int, int]:
+    """The unsigned varint at ``position`` and the position after it."""
     result = shift = 0
     while True:
         if position >= len(data) or shift > 63:
@@ -79,9 +80,9 @@ def _block_entries(block: bytes) -> Iterator[tuple[bytes, bytes]]:
         raise BundleFormatError("bad restart count")
     position, key = 0, b""
     while position < limit:
-        shared, position = _varint(block, position)
-        unshared, position = _varint(block, position)
-        value_length, position = _varint(block, position)
+        shared, position = read_varint(block, position)
+        unshared, position = read_varint(block, position)
+        value_length, position = read_varint(block, position)
         if shared > len(key) or position + unshared + value_length > limit:
             raise BundleFormatError("entry runs past its block")
         key = key[:shared] + block[position : position + unshared]
@@ -91,8 +92,8 @@ def _block_entries(block: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _handle(value: bytes, position: int = 0) -> tuple[int, int, int]:
-    offset, position = _varint(value, position)
-    size, position = _varint(value, position)
+    offset, position = read_varint(value, position)
+    size, position = read_varint(value, position)
     return offset, size, position
 
 

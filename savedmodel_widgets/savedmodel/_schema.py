@@ -272,14 +272,15 @@ class _Proto:
         out = bytearray()
         for number, value in self.fields:
             if isinstance(value, int):
-                out += _varint(number << 3) + _varint(value)
+                out += encode_varint(number << 3) + encode_varint(value)
                 continue
             data = value.encode() if isinstance(value, _Proto) else value.encode("utf-8")
-            out += _varint(number << 3 | 2) + _varint(len(data)) + data
+            out += encode_varint(number << 3 | 2) + encode_varint(len(data)) + data
         return bytes(out)
 
 
-def _varint(value: int) -> bytes:
+def encode_varint(value: int) -> bytes:
+    """An unsigned integer as a protobuf varint."""
     out = bytearray()
     while value >= 0x80:
         out.append(value & 0x7F | 0x80)
