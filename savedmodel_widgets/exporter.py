@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -119,8 +120,7 @@ def export(
                           code=_code(written, source))
     if verify:
         steps("Verifying: reloading the export in a fresh Python process")
-        result = ExportResult(target, written, info, info.total_bytes, seconds, result.code,
-                              _verify(result, source, inputs))
+        result = dataclasses.replace(result, report=_verify(result, source, inputs))
     steps(f"Done: {target}")
     return result
 

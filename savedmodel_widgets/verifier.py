@@ -523,7 +523,7 @@ def _resolve_target(
     result_or_path: Target, source: Any
 ) -> tuple[SavedModelInfo, dict[str, SignatureSpec] | None, Any]:
     if isinstance(result_or_path, ExportResult):
-        info = read_saved_model(result_or_path.path)
+        info = result_or_path.info  # read back by the export
         specs = {s.name: s for s in result_or_path.spec.signatures}
         return info, specs, result_or_path.spec.source if source is None else source
     if isinstance(result_or_path, SavedModelInfo):

@@ -22,6 +22,7 @@ from ..savedmodel._bundle import (
     VARIABLE_VALUE_SUFFIX,
     BundleFormatError,
     bundle_variables,
+    data_file_problems,
     read_bundle_file,
 )
 from ..savedmodel.info import VariableInfo
@@ -103,7 +104,7 @@ def find_checkpoint(path: str | os.PathLike[str]) -> CheckpointFiles:
     if prefix not in prefixes:
         raise ConvertError(_no_checkpoint_message(directory, prefix))
     header, entries = _read_index(directory / f"{prefix}.index")
-    _check_data_files(directory / prefix, header.num_shards, entries)  # type: ignore[attr-defined]
+    _check_data_files(directory / prefix, header, entries)
     return CheckpointFiles(
         prefix=directory / prefix,
         meta=meta or _meta_for(directory, prefix),
@@ -201,10 +202,11 @@ def _read_index(index: Path) -> tuple[object, list[tuple[str, object]]]:
         ) from error
 
 
-def _check_data_files(prefix: Path, shards: int, entries: list[tuple[str, object]]) -> None:
+def _check_data_files(prefix: Path, header: object, entries: list[tuple[str, object]]) -> None:
     """Every data shard the index names, each long enough for the entries it holds."""
-    files = tuple(prefix.with_name(f"{prefix.name}.data-{i:05d}-of-{shards:05d}")
-                  for i in range(shards))
+    shards = header.num_shards  # type: ignore[attr-defined]
+    files = [prefix.with_name(f"{prefix.name}.data-{i:05d}-of-{shards:05d}")
+             for i in range(shards)]
     missing = [file.name for file in files if not file.is_file()]
     if missing:
         raise ConvertError(
@@ -213,17 +215,12 @@ def _check_data_files(prefix: Path, shards: int, entries: list[tuple[str, object
             f"{'is' if len(missing) == 1 else 'are'} missing from {prefix.parent}. Copy "
             "the .data-* files together with the .index file."
         )
-    needed = [0] * shards
-    for _, entry in entries:
-        if 0 <= entry.shard_id < shards:  # type: ignore[attr-defined]
-            end = entry.offset + entry.size  # type: ignore[attr-defined]
-            needed[entry.shard_id] = max(needed[entry.shard_id], end)  # type: ignore[attr-defined]
-    for file, size in zip(files, needed, strict=True):
-        if file.stat().st_size < size:
-            raise ConvertError(
-                f"{file.name} is cut short: it has {file.stat().st_size} bytes and the index "
-                f"needs {size}. Copy the checkpoint again."
-            )
+    problems = data_file_problems(str(prefix), header, entries)
+    if problems:
+        raise ConvertError(
+            f"The checkpoint {prefix.name} is cut short: {'; '.join(problems)}. Copy the "
+            "checkpoint again."
+        )
 
 
 def _no_checkpoint_message(directory: Path, prefix: str | None,
