@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .runtimes.catalogue import INSTALLED
 from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, SavedModelInfo
 from .savedmodel.text import format_bytes
 
@@ -128,6 +129,11 @@ class ExportSpec:
     load_code : str
         Code that creates the source variable (loading a model file), put
         first by the generated code; empty for a model built in the notebook.
+    runtime : str
+        The TensorFlow the export is for (see :func:`~savedmodel_widgets.runtimes`):
+        ``"installed"`` (the default) writes what the installed TensorFlow writes; an
+        older runtime, such as ``"eas:tensorflow_cpu_1.15"`` or ``"tfserving:2.7"``,
+        gets a SavedModel that runtime loads.
     """
 
     source: Any = field(repr=False, compare=False)
@@ -138,6 +144,7 @@ class ExportSpec:
     overwrite: bool
     source_name: str
     load_code: str = field(repr=False)
+    runtime: str = INSTALLED
 
     def __init__(
         self,
@@ -150,6 +157,7 @@ class ExportSpec:
         overwrite: bool = False,
         source_name: str = "model",
         load_code: str = "",
+        runtime: str = INSTALLED,
     ) -> None:
         if isinstance(signatures, SignatureSpec):
             signatures = (signatures,)
@@ -162,6 +170,7 @@ class ExportSpec:
             "overwrite": overwrite,
             "source_name": source_name,
             "load_code": load_code,
+            "runtime": runtime,
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)

@@ -4,6 +4,7 @@ anything is written (the export and the code generator both start here)."""
 from __future__ import annotations
 
 from .errors import ExportSpecError
+from .runtimes.catalogue import get_runtime
 from .savedmodel.info import SERVE_TAG
 from .sources import Source, choices_text, is_valid_alias, open_source
 from .spec import ExportSpec, SignatureSpec
@@ -58,6 +59,10 @@ def validate(spec: ExportSpec, source: Source | None = None) -> Source:
         raise ExportSpecError(
             f"version must be None, a non-negative integer or 'auto', not {version!r}."
         )
+    try:
+        get_runtime(spec.runtime)
+    except ValueError as error:
+        raise ExportSpecError(str(error)) from None
     return source
 
 
