@@ -173,9 +173,12 @@ def render_signature_table(info: SavedModelInfo) -> str:
     return html_table(SIGNATURE_COLUMNS, rows)
 
 
-def render_all_checks(info: SavedModelInfo) -> str:
-    """The serving checks for every serving system, one collapsible section each."""
-    return "".join(render_checks(check(info, target), target) for target in TARGETS)
+def render_all_checks(info: SavedModelInfo, runtime: str | None = None) -> str:
+    """The serving checks for every serving system, one collapsible section each, made for
+    ``runtime`` (see :func:`~savedmodel_widgets.runtimes`; the installed TensorFlow when
+    None)."""
+    return "".join(render_checks(check(info, target, runtime=runtime), target)
+                   for target in TARGETS)
 
 
 def render_op_summary(info: SavedModelInfo) -> str:

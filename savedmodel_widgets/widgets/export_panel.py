@@ -177,6 +177,7 @@ class ExportPanel(widgets.VBox):
             overwrite=self.target.overwrite.value,
             source_name=self._source_name,
             load_code=self._load_code,
+            runtime=self.target.runtime.value,
         )
 
     def _on_input(self) -> None:
@@ -236,7 +237,7 @@ class ExportPanel(widgets.VBox):
     def _show_result(self, result: ExportResult, seconds: float) -> None:
         """Draw a finished export: its tabs, and one status line with the times."""
         self.result = result
-        self.results.show_info(result.info)
+        self.results.show_info(result.info, runtime=result.spec.runtime)
         self.results.show_code(result.code)
         self.results.select("signatures")
         report = result.report

@@ -9,6 +9,8 @@ import ipywidgets as widgets
 from traitlets import Instance, Unicode
 
 from ..errors import SavedModelError, VerifyError
+from ..runtimes.catalogue import get_runtime
+from ..savedmodel.html import render_all_checks
 from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.layout import find_saved_models
 from ..savedmodel.reader import read_saved_model
@@ -16,6 +18,7 @@ from ..verifier import VerifyReport, verify
 from ._found import placeholder_text, same_path, show_path
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
+from .target_options import runtime_dropdown
 
 __all__ = ["InspectWidget"]
 
@@ -37,9 +40,10 @@ class InspectWidget(widgets.VBox):
     is chosen is read with :func:`~savedmodel_widgets.read_saved_model` (no
     TensorFlow) and shown in tabs: files, signatures, serving checks,
     variables and ops. For a parent of numeric version directories a version
-    dropdown switches between them. *Verify* reloads the SavedModel in a fresh
-    Python process with TensorFlow and runs every signature on generated inputs
-    (:func:`~savedmodel_widgets.verify`).
+    dropdown switches between them. The *Runtime* dropdown names the TensorFlow the
+    server runs (an EAS processor, a TF Serving release): the serving checks are made
+    for it, and *Verify* reloads the SavedModel in a fresh process with that TensorFlow
+    and runs every signature on generated inputs (:func:`~savedmodel_widgets.verify`).
 
     Parameters
     ----------
@@ -86,12 +90,14 @@ class InspectWidget(widgets.VBox):
             description="Verify", icon="check", disabled=True,
             tooltip="Reload the SavedModel in a fresh Python process and run each signature",
         )
+        self.runtime = runtime_dropdown()
         self.status = widgets.HTML()
         self.view = ResultView(SECTIONS)
         super().__init__([
             self.title,
             widgets.HBox([self.path_text, self.version]),
             widgets.HBox([self.found, self.refresh_button]),
+            self.runtime,
             self.verify_button,
             self.status,
             self.view,
@@ -107,6 +113,7 @@ class InspectWidget(widgets.VBox):
         self.path_text.observe(self._on_path_text, "value")
         self.found.observe(self._on_found, "value")
         self.version.observe(self._on_version, "value")
+        self.runtime.observe(self._on_runtime, "value")
         self.refresh_button.on_click(self._on_refresh)
         self.verify_button.on_click(self._on_verify)
 
@@ -127,6 +134,10 @@ class InspectWidget(widgets.VBox):
     def _on_version(self, change: dict[str, Any]) -> None:
         if not self._choosing_version and self.info and change["new"] != self.info.version:
             self._read(change["new"])
+
+    def _on_runtime(self, change: dict[str, Any]) -> None:
+        if self.info is not None:
+            self.view.set("checks", render_all_checks(self.info, runtime=change["new"]))
 
     def _on_refresh(self, _button: widgets.Button) -> None:
         self.refresh_found()
@@ -156,11 +167,13 @@ class InspectWidget(widgets.VBox):
         if self.info is None:
             return None
         self.verify_button.disabled = True
+        runtime = get_runtime(self.runtime.value)
+        where = ("a fresh Python process with TensorFlow" if runtime.is_installed
+                 else f"TensorFlow {runtime.release} ({runtime.title})")
         self.status.value = note_html(
-            f"Reloading {self.info.path} in a fresh Python process with TensorFlow and "
-            "running each signature…")
+            f"Reloading {self.info.path} in {where} and running each signature…")
         try:
-            report = verify(self.info.path)
+            report = verify(self.info.path, runtime=runtime.name)
         except (SavedModelError, VerifyError) as error:
             self.error = error_text(error)
             self.status.value = error_html(self.error)
@@ -213,7 +226,7 @@ class InspectWidget(widgets.VBox):
 
     def _show(self, info: SavedModelInfo | None, error: str) -> None:
         if info is not None:
-            self.view.show_info(info)
+            self.view.show_info(info, runtime=self.runtime.value)
             self.view.set("verification", note_html(NOT_VERIFIED))
         self._show_versions(info)
         self.status.value = error_html(error) if error else ""

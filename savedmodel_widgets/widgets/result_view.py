@@ -67,7 +67,8 @@ class ResultView(widgets.VBox):
             pane.value = ""
         self.layout.display = "none"
 
-    def show_info(self, info: SavedModelInfo, header: str = "") -> None:
+    def show_info(self, info: SavedModelInfo, header: str = "", *,
+                  runtime: str | None = None) -> None:
         """Fill the SavedModel sections from ``info`` and show the view.
 
         Parameters
@@ -76,12 +77,15 @@ class ResultView(widgets.VBox):
             The SavedModel as read from disk.
         header : str
             HTML shown above the tabs; by default the SavedModel's path, version and size.
+        runtime : str, optional
+            The runtime the serving checks are made for (see
+            :func:`~savedmodel_widgets.runtimes`); the installed TensorFlow when None.
         """
         self.header.value = header or render_header(info)
         renderers = {
             "files": render_file_tree,
             "signatures": render_signature_table,
-            "checks": render_all_checks,
+            "checks": lambda info: render_all_checks(info, runtime=runtime),
             "variables": render_variables,
             "ops": render_op_summary,
         }

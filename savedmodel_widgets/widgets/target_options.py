@@ -1,15 +1,18 @@
-"""Where an export goes: directory, version, overwrite, tags, and verification."""
+"""Where an export goes: directory, version, overwrite, tags, the runtime it is for, and
+verification."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..runtimes.catalogue import INSTALLED, runtimes
 from ..savedmodel.info import SERVE_TAG
 from ..spec import Version
 
 __all__ = [
     "VERSION_MODES",
     "TargetOptions",
+    "runtime_dropdown",
 ]
 
 VERSION_MODES = (("number", "number"), ("auto (next free)", "auto"), ("none", "none"))
@@ -43,12 +46,15 @@ class TargetOptions(widgets.VBox):
                                  placeholder="serve", layout=widgets.Layout(width="20em"))
         self.verify = widgets.Checkbox(value=True, description="Verify after export",
                                        indent=False, layout=widgets.Layout(width="auto"),
-                                       tooltip="Reload the export in a fresh Python process "
-                                               "and compare its predictions with the model")
+                                       tooltip="Reload the export in a fresh process with the "
+                                               "runtime's TensorFlow and compare its "
+                                               "predictions with the model")
+        self.runtime = runtime_dropdown()
         super().__init__(
             [
                 self.directory,
                 widgets.HBox([self.version_mode, self.version_number, self.overwrite]),
+                self.runtime,
                 widgets.HBox([self.tags, self.verify]),
             ],
             **kwargs,
@@ -59,7 +65,7 @@ class TargetOptions(widgets.VBox):
     def controls(self) -> tuple[widgets.ValueWidget, ...]:
         """Every control whose ``value`` changes the export."""
         return (self.directory, self.version_mode, self.version_number, self.overwrite,
-                self.tags)
+                self.runtime, self.tags)
 
     @property
     def version(self) -> Version:
@@ -82,3 +88,15 @@ class TargetOptions(widgets.VBox):
 
     def _show_number(self, change: dict) -> None:
         self.version_number.layout.display = "" if change["new"] == "number" else "none"
+
+
+def runtime_dropdown() -> widgets.Dropdown:
+    """A dropdown of the runtimes an export can be made for: EAS processors first, each
+    with its TensorFlow release, then TF Serving releases, TensorFlow releases and the
+    installed TensorFlow (chosen at the start)."""
+    return widgets.Dropdown(
+        options=[(runtime.title, runtime.name) for runtime in runtimes()],
+        value=INSTALLED, description="Runtime", layout=widgets.Layout(width="32em"),
+        tooltip="The TensorFlow your server runs: the export is written so that it loads "
+                "there, checked against it, and verified in it",
+    )
