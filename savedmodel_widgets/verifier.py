@@ -11,6 +11,10 @@ is evaluated here on the same inputs, and the outputs are compared alias by
 alias. Arrays travel through ``numpy.savez`` files in a temporary directory,
 never through pickles.
 
+With ``runtime=`` naming an older TensorFlow (an EAS processor, a TF Serving
+release), the export is loaded instead by that release's own C API in its own
+process (:mod:`savedmodel_widgets.runtimes.loader`), as that server would load it.
+
 This module does not import TensorFlow; only the source's own evaluation does.
 
 Examples
@@ -41,6 +45,9 @@ from ._verify_inputs import (
 )
 from ._worker_process import run_worker
 from .errors import SavedModelError, VerifyError
+from .runtimes.catalogue import Runtime, get_runtime
+from .runtimes.fetch import Progress
+from .runtimes.loader import describe_runtime, run_worker_in_runtime
 from .savedmodel.info import SERVE_TAG, SavedModelInfo, Signature, TensorInfo, format_shape
 from .savedmodel.reader import read_saved_model
 from .savedmodel.text import count_text
@@ -184,6 +191,9 @@ class VerifyReport:
         The tags the SavedModel was loaded with: ``("serve",)``, as TF Serving
         loads it, when a meta graph is tagged ``serve``; else the first meta
         graph's tags, which no server would load (see :attr:`note`).
+    runtime : str
+        The runtime the export was loaded in, when it was not the installed TensorFlow:
+        ``"TensorFlow 1.15.0, the runtime of EAS tensorflow_cpu_1.15"``; empty otherwise.
     """
 
     path: str
@@ -195,6 +205,7 @@ class VerifyReport:
     compared_with_source: bool
     error: str = ""
     tags: tuple[str, ...] = (SERVE_TAG,)
+    runtime: str = ""
 
     @classmethod
     def not_run(cls, path: str, reason: str) -> VerifyReport:
@@ -262,12 +273,20 @@ class VerifyReport:
                     f" (max |diff| {diff:.3g})" if diff is not None else "")
             else:
                 how = "outputs not compared with a source"
-            version = f" in TensorFlow {self.tensorflow_version}" * bool(self.tensorflow_version)
             return _one_line(
-                f"OK: {count_text(len(ran), 'signature')} reloaded and run{version}, {how}{tail}"
+                f"OK: {count_text(len(ran), 'signature')} {self.loaded_in}, {how}{tail}"
             )
         problems = [_signature_problem(s) for s in ran if not s.ok]
         return _one_line(f"FAILED: {'; '.join(problems)}{tail}")
+
+    @property
+    def loaded_in(self) -> str:
+        """``loaded and run in TensorFlow 1.15.0, the runtime of EAS tensorflow_cpu_1.15``,
+        or ``reloaded and run in TensorFlow 2.21.0`` for the installed TensorFlow."""
+        if self.runtime:
+            return f"loaded and run in {self.runtime}"
+        version = f" in TensorFlow {self.tensorflow_version}" * bool(self.tensorflow_version)
+        return f"reloaded and run{version}"
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per output of every signature (one per skipped or failed signature
@@ -490,6 +509,8 @@ def verify(
     rtol: float = 1e-5,
     batch_size: int = 2,
     timeout: float = 120.0,
+    runtime: str | Runtime | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Reload an export in a fresh Python process, run its signatures and compare.
 
@@ -532,6 +553,18 @@ def verify(
         The generated batch dimension.
     timeout : float
         Seconds the worker process may take, TensorFlow's import included.
+    runtime : str or Runtime, optional
+        Where to load the export (see :func:`~savedmodel_widgets.runtimes`). ``None``
+        or ``"installed"``: the installed TensorFlow, as above. Any other runtime
+        (``"eas:tensorflow_cpu_1.15"``, ``"tfserving:2.7"``): that release's own
+        TensorFlow, fetched once into the cache with pip, loads the export with its C
+        API (``TF_LoadSessionFromSavedModel``, the loader servers use) in a new process
+        and runs each signature; a refusal fails the report with TensorFlow's message,
+        and the report names the runtime. A runtime that cannot be fetched fails the
+        report with the reason in :attr:`VerifyReport.error`.
+    progress : callable, optional
+        Called with a message before slow steps: fetching a runtime (with its size),
+        loading the export in it.
 
     Returns
     -------
@@ -556,6 +589,10 @@ def verify(
     """
     started = time.perf_counter()
     _check_settings(atol, rtol, batch_size, timeout)
+    try:
+        chosen = get_runtime(runtime)
+    except ValueError as error:
+        raise VerifyError(str(error)) from error
     info, specs, source = _resolve_target(result_or_path, source)
     meta_graph = info.main_meta_graph
     if meta_graph is None:
@@ -583,8 +620,11 @@ def verify(
     runnable = [job for job in jobs if not job.skip_reason]
     tags = (SERVE_TAG,) if SERVE_TAG in meta_graph.tags else meta_graph.tags
     calls = [(job.signature.name, job.arrays) for job in runnable]
-    result, worker_error = (run_worker(WORKER_MODULE, info.path, tags, calls, timeout)
-                            if runnable else ({}, ""))
+    result, worker_error = _run(chosen, info.path, tags, calls, timeout, progress)
+    runtime_text = "" if chosen.is_installed else describe_runtime(
+        chosen, result.get("tensorflow_version", ""))
+    if result.get("load_error") and runtime_text:
+        result["load_error"] = f"refused by {runtime_text}: {result['load_error']}"
     outcomes = {o["name"]: o for o in result.get("signatures", [])}
 
     for job in jobs:
@@ -601,7 +641,24 @@ def verify(
         compared_with_source=live is not None,
         tags=tags,
         error=worker_error,
+        runtime=runtime_text,
     )
+
+
+def _run(
+    runtime: Runtime,
+    path: str,
+    tags: tuple[str, ...],
+    calls: list[tuple[str, dict[str, Any]]],
+    timeout: float,
+    progress: Progress | None,
+) -> tuple[dict[str, Any], str]:
+    """Load and run in the installed TensorFlow's worker or in ``runtime``'s own."""
+    if not calls:
+        return {}, ""
+    if runtime.is_installed:
+        return run_worker(WORKER_MODULE, path, tags, calls, timeout)
+    return run_worker_in_runtime(runtime, path, tags, calls, timeout, progress)
 
 
 def _verify_job(

@@ -59,7 +59,8 @@ def run_signature(api: CApi, session: int, graph: int, meta_graph: Any,
     started = time.perf_counter()
     tensors = api.run(session, feeds, fetches)
     seconds = time.perf_counter() - started
-    results, outputs = {}, []
+    results: dict[str, Any] = {}
+    outputs: list[dict[str, str]] = []
     try:
         for position, (alias, tensor) in enumerate(zip(aliases, tensors, strict=True)):
             results[f"output_{position}"] = from_tensor(api, tensor, tstring)
