@@ -15,10 +15,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WorkerCall", "run_worker"]
+__all__ = ["WorkerCall", "run_worker", "worker_command_line", "write_result"]
 
 STDERR_TAIL_LINES = 25
 STDERR_TAIL_CHARS = 3000
@@ -40,6 +41,23 @@ def _worker_environment() -> dict[str, str]:
     package_parent = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
     return env
+
+
+def write_result(folder: Path, request: dict[str, Any], result: dict[str, Any]) -> None:
+    """Write a worker's result JSON where the request says, atomically and last, so a
+    missing result means the worker crashed."""
+    target = folder / request["result"]
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    os.replace(partial, target)
+
+
+def worker_command_line(main: Callable[[str], int], module: str) -> None:
+    """Exit with ``main(REQUEST.json)`` of a worker run as ``python -m module REQUEST.json``."""
+    if len(sys.argv) != 2:
+        print(f"usage: python -m {module} REQUEST.json", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))
 
 
 def run_worker(

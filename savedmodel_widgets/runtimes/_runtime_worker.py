@@ -18,12 +18,11 @@ with the project's TensorFlow-free schema.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .._worker_process import worker_command_line, write_result
 from ..savedmodel._schema import message_class
 from ._c_api import CApi
 from ._c_tensors import from_tensor, to_tensor, uses_tstring
@@ -119,16 +118,9 @@ def main(request_path: str) -> int:
             for entry in request["signatures"]]
         api.close(session, graph)
     result["peak_rss_mb"] = peak_rss_mb()
-    target = folder / request["result"]
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(json.dumps(result), encoding="utf-8")
-    os.replace(partial, target)
+    write_result(folder, request, result)
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python -m savedmodel_widgets.runtimes._runtime_worker REQUEST.json",
-              file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1]))
+    worker_command_line(main, "savedmodel_widgets.runtimes._runtime_worker")

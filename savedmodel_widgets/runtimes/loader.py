@@ -158,29 +158,14 @@ def load_in_runtime(
 ) -> RuntimeOutcome:
     """Load the SavedModel at ``path`` in ``runtime``'s TensorFlow, as its server would.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A SavedModel directory (or a parent of version directories).
-    runtime : str or Runtime
-        A runtime name (``"eas:tensorflow_cpu_1.15"``, ``"tfserving:2.7"``, ``"tf:1.14"``).
-    progress : callable, optional
-        Called with a message before each slow step (the first fetch, the load).
-    timeout : float
-        Seconds the worker process may take.
+    The same as :func:`run_in_runtime` with no signature to run (same parameters,
+    same errors).
 
     Returns
     -------
     RuntimeOutcome
         :attr:`RuntimeOutcome.loaded`, or TensorFlow's load error in
         :attr:`RuntimeOutcome.error`.
-
-    Raises
-    ------
-    ValueError
-        For an unknown runtime name or ``"installed"``.
-    SavedModelError
-        When ``path`` holds no readable SavedModel.
     """
     return run_in_runtime(path, runtime, {}, progress=progress, timeout=timeout)
 
