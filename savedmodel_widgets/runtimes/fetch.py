@@ -8,8 +8,9 @@ keeps only the two libraries that hold the C API (``libtensorflow_framework.so*`
 that moved the C API there), and deletes the wheel. The libraries go into
 ``$SAVEDMODEL_WIDGETS_CACHE/runtimes/<version>/`` (by default
 ``~/.cache/savedmodel-widgets/runtimes/<version>/``), written into a temporary directory
-and renamed into place, so an interrupted fetch leaves nothing half-made; afterwards the
-cache is used offline.
+and renamed into place, so an interrupted fetch leaves nothing half-made (a killed
+fetch's staging directory is removed by a later fetch); afterwards the cache is used
+offline.
 
 Libraries built for Python 3.8 or older import the data symbol
 ``_Py_CheckRecursionLimit``, which Python 3.9 removed; that one reference is made weak
@@ -26,12 +27,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SavedModelWidgetsError
+from ..errors import RuntimeFetchError
 from ._elf import make_undefined_symbols_weak
 from .catalogue import RELEASES, Runtime, get_runtime, release_key
 
@@ -53,7 +55,8 @@ REMOVED_PYTHON_SYMBOLS = {"_Py_CheckRecursionLimit"}
 
 PIP_TIMEOUT = 900.0
 _MANIFEST = "runtime.json"
-_PLATFORMS = ("manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux2010_x86_64",
+_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
+              "manylinux2014_x86_64", "manylinux2010_x86_64",
               "manylinux1_x86_64")
 _FIRST_PATCH = {"1.13": "1.13.1", "2.16": "2.16.1"}  # no X.Y.0 was published
 
@@ -62,11 +65,6 @@ _WHEEL_MB = {"1.12.0": 83, "1.14.0": 109, "1.15.0": 111, "2.3.0": 137, "2.4.0": 
 """Measured sizes of the EAS releases' wheels, said before downloading them."""
 
 Progress = Callable[[str], None]
-
-
-class RuntimeFetchError(SavedModelWidgetsError, RuntimeError):
-    """An old TensorFlow runtime could not be downloaded or unpacked; the message says
-    what was tried and how to fetch it by hand."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,9 @@ def wheel_for(release: str) -> Wheel:
 
     CPU-only builds: ``tensorflow`` up to 1.14 and for 2.0 (CPU-only then),
     ``tensorflow-cpu`` otherwise; each built for the newest Python the release supports
-    (so fewer removed Python symbols to work around).
+    (so fewer removed Python symbols to work around). Measured: the wheel of every
+    release from 1.12 to 2.21 downloads this way, and its C API loads and runs a TF1
+    SavedModel with a string lookup table here (Python 3.11).
 
     Raises
     ------
@@ -203,6 +203,7 @@ def fetch_runtime(
     if found is not None:
         return found
     directory.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(directory.parent)
     say = progress or (lambda message: None)
     staging = Path(tempfile.mkdtemp(prefix=f".{wheel.version}.partial-", dir=directory.parent))
     try:
@@ -225,6 +226,18 @@ def fetch_runtime(
     assert fetched is not None
     say(f"TensorFlow {wheel.version} is ready in {directory}.")
     return fetched
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Remove what killed fetches left behind: staging directories older than a fetch
+    may take (a fetch in progress elsewhere is younger, and left alone)."""
+    limit = time.time() - 2 * PIP_TIMEOUT
+    for staging in root.glob(".*.partial-*"):
+        try:
+            if staging.stat().st_mtime < limit:
+                shutil.rmtree(staging, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _release_of(release_or_runtime: str | Runtime) -> str:
