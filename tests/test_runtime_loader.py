@@ -112,6 +112,21 @@ def dtypes_model(tf, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def sparse_model(tf, tmp_path_factory):
+    """``x [None, 3] float32`` -> ``nonzero``: a sparse output."""
+    path = tmp_path_factory.mktemp("runtime") / "sparse"
+
+    def build(tf1):
+        x = tf1.placeholder(tf.float32, [None, 3], name="x")
+        return {"serving_default": predict(tf1, {"x": x}, {"nonzero": tf.sparse.from_dense(x)})
+                }, None
+
+    session, _ = write_tf1(tf, path, build)
+    yield path
+    session.close()
+
+
+@pytest.fixture(scope="module")
 def keras_default_export(tmp_path_factory):
     """A Keras 3 model exported the default way (resource variables, TF 2.21's ops)."""
     import keras
@@ -185,6 +200,24 @@ def test_strings_go_in_and_come_out(old_runtimes, lookup_model, release):
     assert outcome.outputs["to_id"]["ids"].dtype == np.int64
     assert_array_equal(outcome.outputs["to_word"]["words"],
                        [[WORDS[4], WORDS[3]], [WORDS[0], b"<unknown>"]])
+
+
+@pytest.mark.parametrize("release", ["1.15", "2.7"])
+def test_empty_batches_round_trip(old_runtimes, lookup_model, release):
+    outcome = smw.run_in_runtime(lookup_model, f"tf:{release}", {
+        "to_id": {"words": np.array([], dtype=bytes)},
+        "to_word": {"ids": np.zeros((0, 2), dtype=np.int64)}})
+    assert outcome.ok, outcome.summary()
+    assert outcome.outputs["to_id"]["ids"].shape == (0,)
+    assert outcome.outputs["to_word"]["words"].shape == (0, 2)
+
+
+def test_a_sparse_output_is_an_error_that_names_it(old_runtimes, sparse_model):
+    outcome = smw.run_in_runtime(sparse_model, "tf:2.7",
+                                 {"serving_default": {"x": np.eye(3, dtype=np.float32)}})
+    assert outcome.loaded
+    assert "sparse or composite tensors ('nonzero')" in outcome.signature_errors[
+        "serving_default"]
 
 
 @pytest.mark.parametrize("release", ["1.15", "2.7"])

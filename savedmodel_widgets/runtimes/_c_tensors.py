@@ -83,6 +83,8 @@ def from_tensor(api: CApi, tensor: int, tstring: bool) -> numpy.ndarray:
     data, size = api.TF_TensorData(tensor), api.TF_TensorByteSize(tensor)
     count = int(np.prod(shape, dtype=np.int64))
     if dtype == _TF_STRING:
+        if count == 0:
+            return np.zeros(shape, dtype="S1")
         items = _read_tstrings(data, count) if tstring else _read_offset_table(data, size, count)
         return np.array(items, dtype=bytes).reshape(shape)
     if dtype not in _NUMPY_OF_TF:

@@ -51,6 +51,12 @@ def run_signature(api: CApi, session: int, graph: int, meta_graph: Any,
         raise KeyError(f"Signature {name!r} has no input {', '.join(map(repr, unknown))}; "
                        f"its inputs are {', '.join(map(repr, sorted(signature.inputs)))}.")
     aliases = sorted(signature.outputs)
+    composite = ([alias for alias in arrays if not signature.inputs[alias].name]
+                 + [alias for alias in aliases if not signature.outputs[alias].name])
+    if composite:
+        raise ValueError(f"Signature {name!r} has sparse or composite tensors "
+                         f"({', '.join(map(repr, composite))}); only dense tensors are fed "
+                         "and fetched here.")
     feeds = [(api.output(graph, signature.inputs[alias].name), to_tensor(api, array, tstring))
              for alias, array in arrays.items()]
     fetches = [api.output(graph, signature.outputs[alias].name) for alias in aliases]

@@ -215,6 +215,7 @@ def fetch_runtime(
         (staging / _MANIFEST).write_text(json.dumps(
             {"version": wheel.version, "wheel": wheel_file.name, "framework": framework,
              "library": library}), encoding="utf-8")
+        staging.chmod(0o755)  # mkdtemp made it private; a cache may be shared
         try:
             os.rename(staging, directory)
         except OSError:  # another process finished the same fetch first
