@@ -51,6 +51,14 @@ def write_tf1(tf, path, build):
     return session, extra
 
 
+def written_tf1(tf, tmp_path_factory, name, build):
+    """The path of a new directory ``name`` holding ``build``'s graph (its session closed)."""
+    path = tmp_path_factory.mktemp("runtime") / name
+    session, _ = write_tf1(tf, path, build)
+    session.close()
+    return path
+
+
 def predict(tf1, inputs, outputs):
     return tf1.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
 
@@ -77,8 +85,6 @@ def dense_model(tf, tmp_path_factory):
 @pytest.fixture(scope="module")
 def lookup_model(tf, tmp_path_factory):
     """Two lookup tables: ``words`` string -> ``ids`` int64, ``ids`` int64 -> ``words``."""
-    path = tmp_path_factory.mktemp("runtime") / "lookup"
-
     def build(tf1):
         keys = tf.constant(WORDS)
         values = tf.constant(np.arange(len(WORDS)), tf.int64)
@@ -90,40 +96,30 @@ def lookup_model(tf, tmp_path_factory):
         return {"to_id": predict(tf1, {"words": words}, {"ids": to_id.lookup(words)}),
                 "to_word": predict(tf1, {"ids": ids}, {"words": to_word.lookup(ids)})}, None
 
-    session, _ = write_tf1(tf, path, build)
-    yield path
-    session.close()
+    return written_tf1(tf, tmp_path_factory, "lookup", build)
 
 
 @pytest.fixture(scope="module")
 def dtypes_model(tf, tmp_path_factory):
     """One signature passing a tensor of every dtype through: ``<dtype>`` -> ``<dtype>_out``."""
-    path = tmp_path_factory.mktemp("runtime") / "dtypes"
-
     def build(tf1):
         inputs = {name: tf1.placeholder(getattr(tf, name), [None, 2], name=name)
                   for name in DTYPES}
         outputs = {f"{name}_out": tf.identity(tensor) for name, tensor in inputs.items()}
         return {"serving_default": predict(tf1, inputs, outputs)}, None
 
-    session, _ = write_tf1(tf, path, build)
-    yield path
-    session.close()
+    return written_tf1(tf, tmp_path_factory, "dtypes", build)
 
 
 @pytest.fixture(scope="module")
 def sparse_model(tf, tmp_path_factory):
     """``x [None, 3] float32`` -> ``nonzero``: a sparse output."""
-    path = tmp_path_factory.mktemp("runtime") / "sparse"
-
     def build(tf1):
         x = tf1.placeholder(tf.float32, [None, 3], name="x")
         return {"serving_default": predict(tf1, {"x": x}, {"nonzero": tf.sparse.from_dense(x)})
                 }, None
 
-    session, _ = write_tf1(tf, path, build)
-    yield path
-    session.close()
+    return written_tf1(tf, tmp_path_factory, "sparse", build)
 
 
 @pytest.fixture(scope="module")
