@@ -8,6 +8,8 @@ runtime are compared with what the installed TensorFlow's session computes.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -146,6 +148,19 @@ def test_a_fetched_runtime_is_reused_from_the_cache(old_runtimes):
         "_pywrap_tensorflow_internal.so", "libtensorflow_framework.so.1", "runtime.json"]
     # Its one reference to a symbol Python 3.9 removed was made weak when it was unpacked.
     assert make_undefined_symbols_weak(again.library, REMOVED_PYTHON_SYMBOLS) == []
+
+
+def test_a_damaged_cache_entry_is_fetched_again(old_runtimes, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path))
+    damaged = tmp_path / "runtimes" / "1.15.0"
+    damaged.mkdir(parents=True)
+    shutil.copy(old_runtimes["1.15"].directory / "runtime.json", damaged)  # no libraries
+    messages: list[str] = []
+    fetched = fetch_runtime("1.15", progress=messages.append)
+    assert messages[0] == "Downloading tensorflow-cpu 1.15.0 (111 MB) ..."
+    assert messages[-1] == f"TensorFlow 1.15.0 is ready in {damaged}."
+    assert fetched.library.is_file() and fetched.directory == damaged
+    assert [p.name for p in (tmp_path / "runtimes").iterdir()] == ["1.15.0"]
 
 
 def test_a_runtime_that_cannot_be_fetched_says_what_was_tried(tmp_path, monkeypatch):

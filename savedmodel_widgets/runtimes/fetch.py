@@ -162,8 +162,11 @@ def _cached(directory: Path, release: str) -> FetchedRuntime | None:
     manifest = directory / _MANIFEST
     if not manifest.is_file():
         return None
-    data = json.loads(manifest.read_text(encoding="utf-8"))
-    framework, library = directory / data["framework"], directory / data["library"]
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        framework, library = directory / data["framework"], directory / data["library"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
     if not (framework.is_file() and library.is_file()):
         return None
     return FetchedRuntime(release, data["version"], directory, framework, library)
@@ -209,24 +212,37 @@ def fetch_runtime(
     try:
         wheel_file = _download(wheel, staging, say)
         say(f"Unpacking the TensorFlow {wheel.version} C API from {wheel_file.name} ...")
-        framework, library = _extract(wheel_file, staging)
-        wheel_file.unlink()
-        make_undefined_symbols_weak(staging / library, REMOVED_PYTHON_SYMBOLS)
-        (staging / _MANIFEST).write_text(json.dumps(
-            {"version": wheel.version, "wheel": wheel_file.name, "framework": framework,
-             "library": library}), encoding="utf-8")
-        staging.chmod(0o755)  # mkdtemp made it private; a cache may be shared
-        try:
-            os.rename(staging, directory)
-        except OSError:  # another process finished the same fetch first
-            if _cached(directory, release) is None:
-                raise
+        _unpack(wheel, wheel_file, staging, directory)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise RuntimeFetchError(f"Unpacking {wheel.requirement} into {directory} failed: "
+                                f"{error}. Check the free space and the permissions of "
+                                f"{directory.parent}.") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     fetched = _cached(directory, release)
-    assert fetched is not None
+    if fetched is None:
+        raise RuntimeFetchError(f"{directory} was filled but holds no usable runtime; "
+                                "remove it and fetch again.")
     say(f"TensorFlow {wheel.version} is ready in {directory}.")
     return fetched
+
+
+def _unpack(wheel: Wheel, wheel_file: Path, staging: Path, directory: Path) -> None:
+    """Keep the two libraries, patch the C-API one, and rename ``staging`` into place."""
+    framework, library = _extract(wheel_file, staging)
+    wheel_file.unlink()
+    make_undefined_symbols_weak(staging / library, REMOVED_PYTHON_SYMBOLS)
+    (staging / _MANIFEST).write_text(json.dumps(
+        {"version": wheel.version, "wheel": wheel_file.name, "framework": framework,
+         "library": library}), encoding="utf-8")
+    staging.chmod(0o755)  # mkdtemp made it private; a cache may be shared
+    if directory.exists() and _cached(directory, wheel.version) is None:
+        shutil.rmtree(directory)  # an incomplete copy someone damaged
+    try:
+        os.rename(staging, directory)
+    except OSError:  # another process finished the same fetch first
+        if _cached(directory, wheel.version) is None:
+            raise
 
 
 def _remove_stale_staging(root: Path) -> None:
