@@ -318,3 +318,12 @@ def test_export_verifies_in_the_specs_runtime(old_runtimes, tf, tmp_path):
 def test_an_unknown_runtime_is_refused_with_the_names_close_to_it(dense_model):
     with pytest.raises(smw.errors.VerifyError, match="Did you mean 'eas:tensorflow_cpu_1.15'"):
         smw.verify(dense_model[0], runtime="eas:tensorflow_cpu_1.16")
+
+
+def test_verify_in_a_runtime_feeds_strings_from_a_path(old_runtimes, lookup_model):
+    report = smw.verify(lookup_model, runtime="tf:1.15",
+                        inputs={"words": ["dog", "zebra"], "ids": [[0, 1]]})
+    assert report.ok, report.summary()
+    assert report.runtime == "TensorFlow 1.15.0"
+    assert report.signature("to_id").output("ids").shape == (2,)
+    assert report.signature("to_word").output("words").shape == (1, 2)
