@@ -37,11 +37,12 @@ def render_report_html(report: VerifyReport) -> str:
     verdict = "passed" if report.ok else ("nothing verified" if not report.error and all(
         s.skipped for s in report.signatures) else "FAILED")
     compared = "compared with the source" if report.compared_with_source else "not compared"
-    version = report.tensorflow_version or "unknown"
+    loaded = (f"loaded in {report.runtime}" if report.runtime
+              else f"reloaded in TensorFlow {report.tensorflow_version or 'unknown'}")
     header = (
         f'<div><b>Verify</b> <code>{escape(report.path)}</code> · '
-        f'<b style="color:{color}">{escape(verdict)}</b> · reloaded in TensorFlow '
-        f"{escape(version)} · {escape(compared)} (atol {report.atol:g}, rtol {report.rtol:g})"
+        f'<b style="color:{color}">{escape(verdict)}</b> · {escape(loaded)}'
+        f" · {escape(compared)} (atol {report.atol:g}, rtol {report.rtol:g})"
         f" · {report.seconds:.1f} s</div>"
     )
     error = (f'<pre style="color:{_FAIL};white-space:pre-wrap">{escape(report.error)}</pre>'

@@ -18,19 +18,19 @@ The SavedModel is loaded and run as TF Serving does, by
 the requested ones (``serve``), in a ``tf.compat.v1`` graph session, variables
 restored and the main op run; each signature's tensors fed and fetched by name.
 
-This module imports only the standard library, numpy, TensorFlow and the serve loader.
+This module imports only the standard library, numpy, TensorFlow, the serve loader and
+the worker protocol's helpers (:mod:`savedmodel_widgets._worker_process`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from . import _serve_loader as serve_loader
+from ._worker_process import worker_command_line, write_result
 
 MAX_ERROR_CHARS = 2000
 
@@ -115,15 +115,9 @@ def main(request_path: str) -> int:
                                     for entry in request["signatures"]]
         finally:
             session.close()
-    target = folder / request["result"]
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(json.dumps(result), encoding="utf-8")
-    os.replace(partial, target)
+    write_result(folder, request, result)
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python -m savedmodel_widgets._verify_worker REQUEST.json", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1]))
+    worker_command_line(main, "savedmodel_widgets._verify_worker")

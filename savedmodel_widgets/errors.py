@@ -17,6 +17,7 @@ __all__ = [
     "TargetExistsError",
     "NotASavedModelError",
     "ModelCodeNeededError",
+    "RuntimeFetchError",
     "UnknownCustomObjectError",
     "UntrustedCodeError",
     "SavedModelError",
@@ -104,3 +105,8 @@ class VerifyError(SavedModelWidgetsError, ValueError):
 
     Failures of the reloaded model itself are not raised: they are in the report.
     """
+
+
+class RuntimeFetchError(SavedModelWidgetsError, RuntimeError):
+    """An old TensorFlow runtime could not be downloaded or unpacked; the message says
+    what was tried and how to fetch it by hand."""

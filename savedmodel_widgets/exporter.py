@@ -13,11 +13,13 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import _atomic
 from .codegen import export_code
 from .errors import ExportError, SavedModelWidgetsError, TargetExistsError
+from .runtimes.catalogue import INSTALLED
 from .savedmodel.reader import read_saved_model
 from .sources import Source
 from .spec import (
@@ -44,6 +46,11 @@ class _Steps:
 
     def __call__(self, message: str) -> None:
         self.done += 1
+        if self.callback is not None:
+            self.callback(ExportProgress(min(self.done, self.total), self.total, message))
+
+    def note(self, message: str) -> None:
+        """Report ``message`` within the current step (a slow part of it)."""
         if self.callback is not None:
             self.callback(ExportProgress(min(self.done, self.total), self.total, message))
 
@@ -119,8 +126,9 @@ def export(
     result = ExportResult(target, written, info, info.total_bytes, seconds,
                           code=_code(written, source))
     if verify:
-        steps("Verifying: reloading the export in a fresh Python process")
-        result = dataclasses.replace(result, report=_verify(result, source, inputs))
+        steps("Verifying: reloading the export in a fresh Python process"
+              if spec.runtime == INSTALLED else f"Verifying: loading the export in {spec.runtime}")
+        result = dataclasses.replace(result, report=_verify(result, source, inputs, steps.note))
     steps(f"Done: {target}")
     return result
 
@@ -133,11 +141,14 @@ def _code(spec: ExportSpec, source: Source) -> str:
         return f"# The equivalent code could not be written: {type(error).__name__}: {error}\n"
 
 
-def _verify(result: ExportResult, source: Source, inputs: Inputs | None) -> VerifyReport:
-    """The verification of a finished export; a refusal of its arguments becomes a report
-    that says why, so the export's result is not lost."""
+def _verify(result: ExportResult, source: Source, inputs: Inputs | None,
+            progress: Callable[[str], None]) -> VerifyReport:
+    """The verification of a finished export, in the runtime the export was made for; a
+    refusal of its arguments becomes a report that says why, so the export's result is
+    not lost."""
     try:
-        return verify(result, source=source, inputs=inputs)
+        return verify(result, source=source, inputs=inputs, runtime=result.spec.runtime,
+                      progress=progress)
     except SavedModelWidgetsError as error:
         return VerifyReport.not_run(str(result.path), str(error))
 

@@ -11,6 +11,10 @@ is evaluated here on the same inputs, and the outputs are compared alias by
 alias. Arrays travel through ``numpy.savez`` files in a temporary directory,
 never through pickles.
 
+With ``runtime=`` naming an older TensorFlow (an EAS processor, a TF Serving
+release), the export is loaded instead by that release's own C API in its own
+process (:mod:`savedmodel_widgets.runtimes.loader`), as that server would load it.
+
 This module does not import TensorFlow; only the source's own evaluation does.
 
 Examples
@@ -24,14 +28,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._verify_html import render_report_html
@@ -44,7 +43,11 @@ from ._verify_inputs import (
     signature_inputs,
     split_inputs,
 )
+from ._worker_process import run_worker
 from .errors import SavedModelError, VerifyError
+from .runtimes.catalogue import Runtime, get_runtime
+from .runtimes.fetch import Progress
+from .runtimes.loader import describe_runtime, run_worker_in_runtime
 from .savedmodel.info import SERVE_TAG, SavedModelInfo, Signature, TensorInfo, format_shape
 from .savedmodel.reader import read_saved_model
 from .savedmodel.text import count_text
@@ -67,8 +70,6 @@ __all__ = [
 Target = ExportResult | SavedModelInfo | str | os.PathLike[str]
 
 WORKER_MODULE = "savedmodel_widgets._verify_worker"
-STDERR_TAIL_LINES = 25
-STDERR_TAIL_CHARS = 3000
 
 
 
@@ -190,6 +191,9 @@ class VerifyReport:
         The tags the SavedModel was loaded with: ``("serve",)``, as TF Serving
         loads it, when a meta graph is tagged ``serve``; else the first meta
         graph's tags, which no server would load (see :attr:`note`).
+    runtime : str
+        The runtime the export was loaded in, when it was not the installed TensorFlow:
+        ``"TensorFlow 1.15.0, the runtime of EAS tensorflow_cpu_1.15"``; empty otherwise.
     """
 
     path: str
@@ -201,6 +205,7 @@ class VerifyReport:
     compared_with_source: bool
     error: str = ""
     tags: tuple[str, ...] = (SERVE_TAG,)
+    runtime: str = ""
 
     @classmethod
     def not_run(cls, path: str, reason: str) -> VerifyReport:
@@ -268,12 +273,20 @@ class VerifyReport:
                     f" (max |diff| {diff:.3g})" if diff is not None else "")
             else:
                 how = "outputs not compared with a source"
-            version = f" in TensorFlow {self.tensorflow_version}" * bool(self.tensorflow_version)
             return _one_line(
-                f"OK: {count_text(len(ran), 'signature')} reloaded and run{version}, {how}{tail}"
+                f"OK: {count_text(len(ran), 'signature')} {self.loaded_in}, {how}{tail}"
             )
         problems = [_signature_problem(s) for s in ran if not s.ok]
         return _one_line(f"FAILED: {'; '.join(problems)}{tail}")
+
+    @property
+    def loaded_in(self) -> str:
+        """``loaded and run in TensorFlow 1.15.0, the runtime of EAS tensorflow_cpu_1.15``,
+        or ``reloaded and run in TensorFlow 2.21.0`` for the installed TensorFlow."""
+        if self.runtime:
+            return f"loaded and run in {self.runtime}"
+        version = f" in TensorFlow {self.tensorflow_version}" * bool(self.tensorflow_version)
+        return f"reloaded and run{version}"
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per output of every signature (one per skipped or failed signature
@@ -450,72 +463,6 @@ class _Job:
     skip_reason: str = ""
 
 
-def _tail(stderr: str | bytes | None) -> str:
-    if not stderr:
-        return ""
-    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
-    lines = text.rstrip().splitlines()[-STDERR_TAIL_LINES:]
-    return "\n".join(lines)[-STDERR_TAIL_CHARS:]
-
-
-def _worker_environment() -> dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
-    package_parent = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-    return env
-
-
-def _run_worker(
-    path: str, tags: tuple[str, ...], jobs: list[_Job], timeout: float
-) -> tuple[dict[str, Any], str]:
-    """Load and run in a new process: ``(result, "")`` or ``({}, why the process failed)``.
-
-    The result is the worker's JSON with each signature's ``arrays`` added.
-    """
-    import numpy as np
-
-    with tempfile.TemporaryDirectory(prefix="savedmodel-verify-") as folder:
-        directory = Path(folder)
-        entries: list[dict[str, Any]] = []
-        for number, job in enumerate(jobs):
-            keys = {alias: f"input_{position}" for position, alias in enumerate(job.arrays)}
-            np.savez(directory / f"inputs_{number}.npz",
-                     **{keys[alias]: array for alias, array in job.arrays.items()})
-            entries.append({"name": job.signature.name, "inputs": f"inputs_{number}.npz",
-                            "input_keys": keys, "outputs": f"outputs_{number}.npz"})
-        request = {"path": path, "tags": list(tags), "result": "result.json",
-                   "signatures": entries}
-        request_file = directory / "request.json"
-        request_file.write_text(json.dumps(request), encoding="utf-8")
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", WORKER_MODULE, str(request_file)],
-                cwd=directory, env=_worker_environment(), stdin=subprocess.DEVNULL,
-                capture_output=True, text=True, timeout=timeout, check=False,
-            )
-        except subprocess.TimeoutExpired as expired:
-            tail = _tail(expired.stderr)
-            return {}, (f"The verification process did not finish within {timeout:g} s and "
-                        "was stopped; raise timeout= for a large model."
-                        + (f"\n{tail}" if tail else ""))
-        result_file = directory / "result.json"
-        if completed.returncode != 0 or not result_file.is_file():
-            tail = _tail(completed.stderr)
-            return {}, (f"The verification process exited with code {completed.returncode} "
-                        "before reporting." + (f"\n{tail}" if tail else ""))
-        result = json.loads(result_file.read_text(encoding="utf-8"))
-        for outcome, entry in zip(result["signatures"], entries, strict=False):
-            outcome["arrays"] = {}
-            if outcome["error"]:
-                continue
-            try:
-                with np.load(directory / entry["outputs"], allow_pickle=False) as data:
-                    outcome["arrays"] = {o["alias"]: data[o["key"]] for o in outcome["outputs"]}
-            except (OSError, ValueError, KeyError) as error:
-                outcome["error"] = f"Its outputs could not be read back: {error}"
-        return result, ""
-
-
 # --- verify ------------------------------------------------------------------
 
 
@@ -562,6 +509,8 @@ def verify(
     rtol: float = 1e-5,
     batch_size: int = 2,
     timeout: float = 120.0,
+    runtime: str | Runtime | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Reload an export in a fresh Python process, run its signatures and compare.
 
@@ -604,6 +553,18 @@ def verify(
         The generated batch dimension.
     timeout : float
         Seconds the worker process may take, TensorFlow's import included.
+    runtime : str or Runtime, optional
+        Where to load the export (see :func:`~savedmodel_widgets.runtimes`). ``None``
+        or ``"installed"``: the installed TensorFlow, as above. Any other runtime
+        (``"eas:tensorflow_cpu_1.15"``, ``"tfserving:2.7"``): that release's own
+        TensorFlow, fetched once into the cache with pip, loads the export with its C
+        API (``TF_LoadSessionFromSavedModel``, the loader servers use) in a new process
+        and runs each signature; a refusal fails the report with TensorFlow's message,
+        and the report names the runtime. A runtime that cannot be fetched fails the
+        report with the reason in :attr:`VerifyReport.error`.
+    progress : callable, optional
+        Called with a message before slow steps: fetching a runtime (with its size),
+        loading the export in it.
 
     Returns
     -------
@@ -628,6 +589,10 @@ def verify(
     """
     started = time.perf_counter()
     _check_settings(atol, rtol, batch_size, timeout)
+    try:
+        chosen = get_runtime(runtime)
+    except ValueError as error:
+        raise VerifyError(str(error)) from error
     info, specs, source = _resolve_target(result_or_path, source)
     meta_graph = info.main_meta_graph
     if meta_graph is None:
@@ -654,8 +619,12 @@ def verify(
             jobs.append(_Job(signature, spec, {}, (), str(skip)))
     runnable = [job for job in jobs if not job.skip_reason]
     tags = (SERVE_TAG,) if SERVE_TAG in meta_graph.tags else meta_graph.tags
-    result, worker_error = (_run_worker(info.path, tags, runnable, timeout)
-                            if runnable else ({}, ""))
+    calls = [(job.signature.name, job.arrays) for job in runnable]
+    result, worker_error = _run(chosen, info.path, tags, calls, timeout, progress)
+    runtime_text = "" if chosen.is_installed else describe_runtime(
+        chosen, result.get("tensorflow_version", ""))
+    if result.get("load_error") and runtime_text:
+        result["load_error"] = f"refused by {runtime_text}: {result['load_error']}"
     outcomes = {o["name"]: o for o in result.get("signatures", [])}
 
     for job in jobs:
@@ -672,7 +641,24 @@ def verify(
         compared_with_source=live is not None,
         tags=tags,
         error=worker_error,
+        runtime=runtime_text,
     )
+
+
+def _run(
+    runtime: Runtime,
+    path: str,
+    tags: tuple[str, ...],
+    calls: list[tuple[str, dict[str, Any]]],
+    timeout: float,
+    progress: Progress | None,
+) -> tuple[dict[str, Any], str]:
+    """Load and run in the installed TensorFlow's worker or in ``runtime``'s own."""
+    if not calls:
+        return {}, ""
+    if runtime.is_installed:
+        return run_worker(WORKER_MODULE, path, tags, calls, timeout)
+    return run_worker_in_runtime(runtime, path, tags, calls, timeout, progress)
 
 
 def _verify_job(

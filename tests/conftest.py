@@ -496,6 +496,30 @@ def model_file_copy(model_files, tmp_path):
     return copy
 
 
+# --- old TensorFlow runtimes -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def old_runtimes(tmp_path_factory):
+    """TensorFlow 1.15's and 2.7's C API, fetched once per test session: ``{release:
+    FetchedRuntime}``.
+
+    They go into ``$SAVEDMODEL_WIDGETS_CACHE`` when it is set (so repeated runs reuse
+    it), else into a directory of this session; the variable points there for the whole
+    session, so ``verify(runtime=...)`` and ``run_in_runtime`` find them.
+    """
+    from savedmodel_widgets.runtimes.fetch import CACHE_VARIABLE, fetch_runtime
+
+    given = os.environ.get(CACHE_VARIABLE)
+    if not given:
+        os.environ[CACHE_VARIABLE] = str(tmp_path_factory.mktemp("runtime-cache"))
+    try:
+        yield {release: fetch_runtime(release) for release in ("1.15", "2.7")}
+    finally:
+        if not given:
+            del os.environ[CACHE_VARIABLE]
+
+
 # --- reporting ------------------------------------------------------------------------
 
 
