@@ -112,7 +112,8 @@ def _freeze_traced(source: TracedSource, signatures: Sequence[SignatureSpec],
 
     functions = [source.concrete_function(signature) for signature in signatures]
     key_of = {id(variable): key for key, variable in variables_by_name(functions).items()}
-    graphs, frozen_signatures = [], []
+    graphs: list[FrozenGraph] = []
+    frozen_signatures: list[FrozenSignature] = []
     weights: dict[str, numpy.ndarray] = {}
     for signature, function in zip(signatures, functions, strict=True):
         progress(f"Freezing signature {signature.name!r} (weights become constants)")
