@@ -24,14 +24,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._verify_html import render_report_html
@@ -44,6 +39,7 @@ from ._verify_inputs import (
     signature_inputs,
     split_inputs,
 )
+from ._worker_process import run_worker
 from .errors import SavedModelError, VerifyError
 from .savedmodel.info import SERVE_TAG, SavedModelInfo, Signature, TensorInfo, format_shape
 from .savedmodel.reader import read_saved_model
@@ -67,8 +63,6 @@ __all__ = [
 Target = ExportResult | SavedModelInfo | str | os.PathLike[str]
 
 WORKER_MODULE = "savedmodel_widgets._verify_worker"
-STDERR_TAIL_LINES = 25
-STDERR_TAIL_CHARS = 3000
 
 
 
@@ -450,72 +444,6 @@ class _Job:
     skip_reason: str = ""
 
 
-def _tail(stderr: str | bytes | None) -> str:
-    if not stderr:
-        return ""
-    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
-    lines = text.rstrip().splitlines()[-STDERR_TAIL_LINES:]
-    return "\n".join(lines)[-STDERR_TAIL_CHARS:]
-
-
-def _worker_environment() -> dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
-    package_parent = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-    return env
-
-
-def _run_worker(
-    path: str, tags: tuple[str, ...], jobs: list[_Job], timeout: float
-) -> tuple[dict[str, Any], str]:
-    """Load and run in a new process: ``(result, "")`` or ``({}, why the process failed)``.
-
-    The result is the worker's JSON with each signature's ``arrays`` added.
-    """
-    import numpy as np
-
-    with tempfile.TemporaryDirectory(prefix="savedmodel-verify-") as folder:
-        directory = Path(folder)
-        entries: list[dict[str, Any]] = []
-        for number, job in enumerate(jobs):
-            keys = {alias: f"input_{position}" for position, alias in enumerate(job.arrays)}
-            np.savez(directory / f"inputs_{number}.npz",
-                     **{keys[alias]: array for alias, array in job.arrays.items()})
-            entries.append({"name": job.signature.name, "inputs": f"inputs_{number}.npz",
-                            "input_keys": keys, "outputs": f"outputs_{number}.npz"})
-        request = {"path": path, "tags": list(tags), "result": "result.json",
-                   "signatures": entries}
-        request_file = directory / "request.json"
-        request_file.write_text(json.dumps(request), encoding="utf-8")
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", WORKER_MODULE, str(request_file)],
-                cwd=directory, env=_worker_environment(), stdin=subprocess.DEVNULL,
-                capture_output=True, text=True, timeout=timeout, check=False,
-            )
-        except subprocess.TimeoutExpired as expired:
-            tail = _tail(expired.stderr)
-            return {}, (f"The verification process did not finish within {timeout:g} s and "
-                        "was stopped; raise timeout= for a large model."
-                        + (f"\n{tail}" if tail else ""))
-        result_file = directory / "result.json"
-        if completed.returncode != 0 or not result_file.is_file():
-            tail = _tail(completed.stderr)
-            return {}, (f"The verification process exited with code {completed.returncode} "
-                        "before reporting." + (f"\n{tail}" if tail else ""))
-        result = json.loads(result_file.read_text(encoding="utf-8"))
-        for outcome, entry in zip(result["signatures"], entries, strict=False):
-            outcome["arrays"] = {}
-            if outcome["error"]:
-                continue
-            try:
-                with np.load(directory / entry["outputs"], allow_pickle=False) as data:
-                    outcome["arrays"] = {o["alias"]: data[o["key"]] for o in outcome["outputs"]}
-            except (OSError, ValueError, KeyError) as error:
-                outcome["error"] = f"Its outputs could not be read back: {error}"
-        return result, ""
-
-
 # --- verify ------------------------------------------------------------------
 
 
@@ -654,7 +582,8 @@ def verify(
             jobs.append(_Job(signature, spec, {}, (), str(skip)))
     runnable = [job for job in jobs if not job.skip_reason]
     tags = (SERVE_TAG,) if SERVE_TAG in meta_graph.tags else meta_graph.tags
-    result, worker_error = (_run_worker(info.path, tags, runnable, timeout)
+    calls = [(job.signature.name, job.arrays) for job in runnable]
+    result, worker_error = (run_worker(WORKER_MODULE, info.path, tags, calls, timeout)
                             if runnable else ({}, ""))
     outcomes = {o["name"]: o for o in result.get("signatures", [])}
 
