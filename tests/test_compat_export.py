@@ -18,6 +18,7 @@ from savedmodel_widgets._serve_loader import load_for_serving, run_signature
 from savedmodel_widgets.cli import EXIT_OK, main
 from savedmodel_widgets.compat_export import needs_compatible_export
 from savedmodel_widgets.errors import RuntimeIncompatibleError
+from savedmodel_widgets.runtimes.loader import run_in_runtime
 from savedmodel_widgets.runtimes.op_registry import find_incompatibilities
 from savedmodel_widgets.sources import open_source
 
@@ -240,3 +241,25 @@ def test_convert_and_the_cli_take_the_runtime(tf, tmp_path, capsys):
         got = run_signature(session, meta_graph, "serving_default", {"features": x})
         session.close()
         assert_allclose(got["out"], model(x).numpy(), **TOLERANCE)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("name", MODELS)
+def test_the_real_old_runtime_loads_and_runs_the_export(exports, models, name, runtime):
+    """The export loads in the runtime's own TensorFlow (its C API, fetched once into the
+    cache) and every signature's outputs equal the live model's."""
+    result, _ = exports[name, runtime]
+    source = open_source(models[name])
+    feeds = {signature.name: sample_inputs(source, signature)
+             for signature in result.spec.signatures}
+    outcome = run_in_runtime(result.path, runtime, feeds)
+    assert outcome.ok, outcome.summary()
+    assert outcome.tensorflow_version.startswith(RELEASES[runtime])
+    for signature in result.spec.signatures:
+        want = source.evaluate(signature, feeds[signature.name])
+        got = outcome.outputs[signature.name]
+        for alias, value in want.items():
+            if np.asarray(value).dtype.kind in "OSU":
+                assert [bytes(v) for v in got[alias]] == [bytes(v) for v in value]
+            else:
+                assert_allclose(got[alias], value, **TOLERANCE)
