@@ -16,6 +16,7 @@ import savedmodel_widgets as smw
 from savedmodel_widgets import SignatureSpec, export, suggest_spec
 from savedmodel_widgets._serve_loader import load_for_serving, run_signature
 from savedmodel_widgets.cli import EXIT_OK, main
+from savedmodel_widgets.codegen import export_code
 from savedmodel_widgets.compat_export import needs_compatible_export
 from savedmodel_widgets.errors import RuntimeIncompatibleError
 from savedmodel_widgets.runtimes.loader import run_in_runtime
@@ -263,3 +264,39 @@ def test_the_real_old_runtime_loads_and_runs_the_export(exports, models, name, r
                 assert [bytes(v) for v in got[alias]] == [bytes(v) for v in value]
             else:
                 assert_allclose(got[alias], value, **TOLERANCE)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_generated_code_writes_an_equivalent_export(tf, exports, models, name, tmp_path):
+    """``export_code`` for an older runtime is plain TensorFlow (freeze, rebuild with
+    reference variables, SavedModelBuilder) that writes the same signatures, weights and
+    outputs as ``export``."""
+    result, _ = exports[name, "eas:tensorflow_cpu_1.15"]
+    spec = result.spec.replace(directory=tmp_path / "by_code")
+    code = export_code(spec)
+    assert "savedmodel_widgets" not in code
+    assert "strip_default_attrs=True" in code and "use_resource=False" in code
+    exec(compile(code, f"<export code {name}>", "exec"), {spec.source_name: models[name]})
+    by_code = tmp_path / "by_code"
+    assert find_incompatibilities(graph_def_of(by_code).SerializeToString(), "1.15") == []
+    variables = tf.train.list_variables
+    assert variables(str(by_code / "variables" / "variables")) == variables(
+        str(result.path / "variables" / "variables"))
+    source = open_source(models[name])
+    exported, exported_meta_graph = load_for_serving(str(result.path))
+    written, meta_graph = load_for_serving(str(by_code))
+    try:
+        assert sorted(meta_graph.signature_def) == sorted(s.name for s in spec.signatures)
+        for signature in spec.signatures:
+            feeds = sample_inputs(source, signature)
+            want = run_signature(exported, exported_meta_graph, signature.name, feeds)
+            got = run_signature(written, meta_graph, signature.name, feeds)
+            assert sorted(got) == sorted(want)
+            for alias, value in want.items():
+                if value.dtype.kind in "OSU":
+                    assert list(got[alias]) == list(value)
+                else:
+                    assert_allclose(got[alias], value, **TOLERANCE)
+    finally:
+        exported.close()
+        written.close()
