@@ -280,8 +280,9 @@ class ExportResult:
     def _repr_html_(self) -> str:
         from html import escape
 
+        made_for = "" if self.runtime == INSTALLED else f" for {escape(self.runtime)}"
         head = (
-            f"<p>Exported <code>{escape(str(self.path))}</code>: "
+            f"<p>Exported <code>{escape(str(self.path))}</code>{made_for}: "
             f"{format_bytes(self.bytes_written)} in {self.seconds:.2f} s</p>"
         )
         report = self.report._repr_html_() if self.report is not None else ""

@@ -300,3 +300,17 @@ def test_the_generated_code_writes_an_equivalent_export(tf, exports, models, nam
     finally:
         exported.close()
         written.close()
+
+
+def test_a_keras_model_takes_the_chosen_tags_for_an_older_runtime(keras_model, tmp_path):
+    spec = suggest_spec(keras_model, tmp_path / "tagged", runtime="tfserving:2.7")
+    with pytest.raises(smw.errors.ExportSpecError, match="older runtime"):
+        export(spec.replace(runtime="installed", tags=("serve", "gpu")))
+    result = export(spec.replace(tags=("serve", "gpu")))
+    assert "for tfserving:2.7" in result._repr_html_()
+    session, meta_graph = load_for_serving(str(result.path), tags=("serve", "gpu"))
+    image = RNG.random((2, 8)).astype(np.float32)
+    meta = RNG.random((2, 2)).astype(np.float32)
+    got = run_signature(session, meta_graph, "serving_default", {"image": image, "meta": meta})
+    session.close()
+    assert_allclose(got["scores"], keras_model([image, meta]).numpy(), **TOLERANCE)
