@@ -314,3 +314,13 @@ def test_a_keras_model_takes_the_chosen_tags_for_an_older_runtime(keras_model, t
     got = run_signature(session, meta_graph, "serving_default", {"image": image, "meta": meta})
     session.close()
     assert_allclose(got["scores"], keras_model([image, meta]).numpy(), **TOLERANCE)
+
+
+def test_verify_after_a_compatible_export_runs_every_signature(tf1, tmp_path):
+    spec = specs_of("tf1_table", tf1.session, tmp_path / "verified", "eas:tensorflow_cpu_1.15")
+    steps = []
+    result = export(spec, verify=True, progress=steps.append)
+    assert result.report is not None and result.report.ok, result.report.summary()
+    assert [step.step for step in steps] == list(range(1, len(steps) + 1))
+    assert {step.total for step in steps} == {len(steps)}
+    assert "Verifying" in steps[-2].message
