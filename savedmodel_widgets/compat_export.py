@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CompatibleExport",
+    "check_for_runtime",
     "needs_compatible_export",
     "prepare_compatible_export",
     "prepare_steps",
