@@ -324,3 +324,28 @@ def test_verify_after_a_compatible_export_runs_every_signature(tf1, tmp_path):
     assert [step.step for step in steps] == list(range(1, len(steps) + 1))
     assert {step.total for step in steps} == {len(steps)}
     assert "Verifying" in steps[-2].message
+
+
+def test_a_graph_without_variables_keeps_its_lookup_table(tf, tmp_path):
+    graph = tf.Graph()
+    with graph.as_default():
+        words = tf.compat.v1.placeholder(tf.string, [None], name="words")
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(["cat", "dog"]),
+                                                tf.constant([0, 1], tf.int64)),
+            default_value=-1,
+        )
+        tf.identity(table.lookup(words), name="ids")
+    spec = smw.ExportSpec(graph, SignatureSpec("serving_default", {"words": "words:0"},
+                                               {"ids": "ids:0"}),
+                          tmp_path / "table", source_name="graph", runtime="tfserving:2.7")
+    result = export(spec)
+    exec(compile(export_code(spec.replace(directory=tmp_path / "by_code")), "<code>", "exec"),
+         {"graph": graph})
+    for path in (result.path, tmp_path / "by_code"):
+        assert find_incompatibilities(graph_def_of(path).SerializeToString(), "2.7") == []
+        session, meta_graph = load_for_serving(str(path))
+        got = run_signature(session, meta_graph, "serving_default",
+                            {"words": np.array([b"dog", b"cow", b"cat"])})
+        session.close()
+        assert got["ids"].tolist() == [1, -1, 0]
