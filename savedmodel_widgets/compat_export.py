@@ -133,32 +133,36 @@ def prepare_compatible_export(source: Source, spec: ExportSpec,
     export = _rebuild(frozen, runtime)
     try:
         progress(f"Checking the ops and attributes against TensorFlow {runtime.release}")
-        check_for_runtime(export.graph.as_graph_def().SerializeToString(), runtime)
+        check_for_runtime(export.graph.as_graph_def().SerializeToString(), runtime,
+                          _layer_names(source))
     except BaseException:
         export.close()
         raise
     return export
 
 
-def check_for_runtime(graph_def_bytes: bytes, runtime: Runtime) -> None:
+def check_for_runtime(graph_def_bytes: bytes, runtime: Runtime,
+                      layers: Sequence[str] = ()) -> None:
     """Raise :class:`RuntimeIncompatibleError` when the graph needs an op, or an attribute
-    with a value other than its default, that ``runtime`` lacks."""
+    with a value other than its default, that ``runtime`` lacks; the message names the
+    ``layers`` (Keras layer names) whose nodes use it."""
     from .runtimes.op_registry import find_incompatibilities
 
     found = [item for item in find_incompatibilities(graph_def_bytes, runtime.release)
              if not (item.kind == "attr" and item.default_valued)]
     if found:
-        raise RuntimeIncompatibleError(refusal_message(found, runtime), found)
+        raise RuntimeIncompatibleError(refusal_message(found, runtime, layers), found)
 
 
-def refusal_message(found: Sequence[Incompatibility], runtime: Runtime) -> str:
-    """What a refusal says: each op or attribute, the nodes that use it, the fix."""
+def refusal_message(found: Sequence[Incompatibility], runtime: Runtime,
+                    layers: Sequence[str] = ()) -> str:
+    """What a refusal says: each op or attribute, the layers and nodes that use it, the fix."""
     lines = [f"This model cannot be exported for {runtime.name} (TensorFlow {runtime.release}); "
              "nothing was written."]
     for item in found:
         nodes = ", ".join(repr(node) for node in item.nodes[:3])
         more = f" and {item.count - 3} more" if item.count > 3 else ""
-        used = f"used by {nodes}{more}"
+        used = f"used by {nodes}{more}{_layers_text(item.nodes, layers)}"
         if item.kind == "custom-op" or item.first_release is None:
             lines.append(f"- The op {item.op!r} ({used}) is in no TensorFlow release: the "
                          "server needs the library that defines it, or build the model "
@@ -172,6 +176,27 @@ def refusal_message(found: Sequence[Incompatibility], runtime: Runtime) -> str:
                          f"TensorFlow {item.first_release}: "
                          f"{_newer_choice(runtime, item.first_release)}.")
     return "\n".join(lines)
+
+
+def _layer_names(source: Source) -> list[str]:
+    """The names of a Keras model's layers (none for other sources)."""
+    if source.kind not in ("keras", "tf_keras"):
+        return []
+    return [layer.name for layer in getattr(source.obj, "layers", [])]
+
+
+def _layers_text(nodes: Sequence[str], layers: Sequence[str]) -> str:
+    """`` in the layer 'mixer'`` when node names hold layer names (as ``mixer_1`` inside a
+    call, ``model/mixer_1/einsum/Einsum``); empty otherwise."""
+    wanted = set(layers)
+    found = dict.fromkeys(
+        name for node in nodes for part in node.split("/")
+        for name in (part, re.sub(r"_\d+\Z", "", part)) if name in wanted
+    )
+    if not found:
+        return ""
+    plural = "s" * (len(found) > 1)
+    return f" in the layer{plural} {', '.join(repr(name) for name in found)}"
 
 
 def _newer_choice(runtime: Runtime, release: str) -> str:

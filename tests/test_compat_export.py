@@ -204,7 +204,7 @@ def test_refused_before_writing_for_a_runtime_without_the_op(tf, tmp_path):
     with pytest.raises(RuntimeIncompatibleError) as raised:
         export(spec)
     message = str(raised.value)
-    assert "'Einsum'" in message and "mixer" in message and "1.15" in message
+    assert "'Einsum'" in message and "in the layer 'mixer'" in message and "1.15" in message
     assert "choose eas:tensorflow_cpu_1.15 or newer" in message
     assert [item.op for item in raised.value.incompatibilities] == ["Einsum"]
     assert not (tmp_path / "parent").exists()
