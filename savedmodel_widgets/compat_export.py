@@ -222,8 +222,8 @@ def _rebuild(frozen: FrozenModel, runtime: Runtime) -> CompatibleExport:
             feeds, variables = {}, {}
             for key, value in frozen.weights.items():
                 name = _INVALID_NAME_CHARACTERS.sub("_", key)
-                initial = tf1.placeholder(tf.as_dtype(value.dtype), value.shape,
-                                          name=f"{name}/initial_value")
+                dtype = tf.string if value.dtype.kind == "O" else tf.as_dtype(value.dtype)
+                initial = tf1.placeholder(dtype, value.shape, name=f"{name}/initial_value")
                 variables[key] = tf1.Variable(initial, use_resource=False, name=name)
                 feeds[initial] = value
             tensors, init_ops = _import_graphs(frozen, variables)

@@ -349,3 +349,28 @@ def test_a_graph_without_variables_keeps_its_lookup_table(tf, tmp_path):
                             {"words": np.array([b"dog", b"cow", b"cat"])})
         session.close()
         assert got["ids"].tolist() == [1, -1, 0]
+
+
+def test_string_and_half_precision_variables_become_variables_again(tf, tmp_path):
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        ids = tf1.placeholder(tf.int32, [None], name="ids")
+        labels = tf1.Variable(["cat", "dog", "bird"], name="labels")
+        weights = tf1.Variable(np.array([0.5, 1.5, 2.5], np.float16), name="weights")
+        tf.gather(labels, ids, name="label")
+        tf.gather(weights, ids, name="weight")
+        session = tf1.Session(graph=graph)
+        session.run(tf1.global_variables_initializer())
+    spec = smw.ExportSpec(session, SignatureSpec("serving_default", {"ids": "ids:0"},
+                                                 {"label": "label:0", "weight": "weight:0"}),
+                          tmp_path / "typed", runtime="eas:tensorflow_cpu_1.15")
+    result = export(spec)
+    session.close()
+    stored = dict(tf.train.list_variables(str(result.path / "variables" / "variables")))
+    assert stored == {"labels": [3], "weights": [3]}
+    served, meta_graph = load_for_serving(str(result.path))
+    got = run_signature(served, meta_graph, "serving_default", {"ids": np.array([2, 0])})
+    served.close()
+    assert got["label"].tolist() == [b"bird", b"cat"]
+    assert got["weight"].dtype == np.float16 and got["weight"].tolist() == [2.5, 0.5]
