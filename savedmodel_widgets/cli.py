@@ -136,6 +136,12 @@ def _add_convert_parser(commands: Any) -> None:
         "--overwrite", action="store_true", help="replace a target that already holds files"
     )
     converter.add_argument(
+        "--runtime", default="installed", metavar="NAME",
+        help="the TensorFlow the SavedModel is for: an EAS processor "
+        "(eas:tensorflow_cpu_1.15), a TF Serving release (tfserving:2.7), a TensorFlow "
+        "release (tf:1.14) or 'installed' (default); an older one gets a SavedModel it loads",
+    )
+    converter.add_argument(
         "--verify", action="store_true",
         help="reload the SavedModel in a fresh Python process, run its signature and "
         "compare the outputs with the loaded model (an export that fails it exits with 1)",
@@ -323,6 +329,7 @@ def _export(loaded: ModelFile, args: argparse.Namespace) -> ExportResult:
         method=args.method,
         version=args.version,
         overwrite=args.overwrite,
+        runtime=args.runtime,
     )
     return export(spec, verify=args.verify, progress=_progress)
 

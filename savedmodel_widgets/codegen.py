@@ -41,6 +41,8 @@ from ._codeformat import format_code as _format
 from ._codeformat import list_code as _list
 from ._codeformat import statement as _statement
 from ._codeformat import string_literal
+from ._compat_code import CONVERT_IMPORT, graph_compatible_code, traced_compatible_lines
+from .compat_export import needs_compatible_export
 from .errors import ExportSpecError
 from .savedmodel.info import DEFAULT_SIGNATURE, SERVE_TAG, Shape, format_shape
 from .sources import Source, clean_alias
@@ -112,8 +114,10 @@ def export_code(spec: ExportSpec, *, source: Source | None = None) -> str:
             f"source_name {spec.source_name!r} is not a Python variable name; give the name "
             "that holds the model in the notebook, e.g. 'model' or 'sess'."
         )
+    compatible = needs_compatible_export(spec)
     if isinstance(source, GraphSource):
-        imports, body = _graph_code(spec, source)
+        imports, body = (graph_compatible_code(spec, source) if compatible
+                         else _graph_code(spec, source))
     elif isinstance(source, ModuleSource):
         imports, body = _module_code(spec, source)
     elif isinstance(source, SubclassedKerasSource):
@@ -122,6 +126,8 @@ def export_code(spec: ExportSpec, *, source: Source | None = None) -> str:
         imports, body = _keras_code(spec, source)
     else:
         raise ExportSpecError(f"No code can be written for a {source.kind} source.")
+    if compatible and isinstance(source, TracedSource):
+        imports = [*imports, CONVERT_IMPORT]
     load_lines = spec.load_code.strip("\n").splitlines()
     load_imports = {line for line in load_lines if line.startswith(("import ", "from "))}
     load_body = [line for line in load_lines if line not in load_imports]
@@ -350,7 +356,7 @@ def _keras_code(spec: ExportSpec, source: KerasSource) -> tuple[list[str], list[
         lines.extend(_tf_function(function, specs, params, body))
         lines.append("")
         lines.append("")
-    lines.extend(_keras_save_lines(model_var, spec, source, functions))
+    lines.extend(_save_lines(model_var, spec, source, functions))
     imports = ["import tensorflow as tf"]
     if uses_library:
         imports.append(f"import {library}")
@@ -513,8 +519,23 @@ def _subclassed_keras_code(
         lines.extend(_tf_function(function, specs, list(params.values()), body))
         lines.append("")
         lines.append("")
-    lines.extend(_keras_save_lines(model_var, spec, source, functions))
+    lines.extend(_save_lines(model_var, spec, source, functions))
     return ["import tensorflow as tf"], lines
+
+
+def _save_lines(model_var: str, spec: ExportSpec, source: TracedSource,
+                functions: Mapping[str, str]) -> list[str]:
+    """Lines that save the signature functions: for the spec's runtime when it is older
+    than the installed TensorFlow, else with ``tf.saved_model.save``."""
+    if needs_compatible_export(spec):
+        return traced_compatible_lines(spec, functions)
+    if isinstance(source, ModuleSource):
+        module_var = spec.source_name
+        save = _call("tf.saved_model.save", module_var, "export_path",
+                     signatures=_signature_map(functions))
+        return [f"# {module_var} is the root, so its variables are written once.",
+                *_statement(save)]
+    return _keras_save_lines(model_var, spec, source, functions)
 
 
 def _keras_save_lines(model_var: str, spec: ExportSpec, source: TracedSource,
@@ -570,10 +591,7 @@ def _module_code(spec: ExportSpec, source: ModuleSource) -> tuple[list[str], lis
         lines.extend(_tf_function(function, specs, list(params.values()), body))
         lines.append("")
         lines.append("")
-    lines.append(f"# {module_var} is the root, so its variables are written once.")
-    save = _call("tf.saved_model.save", module_var, "export_path",
-                 signatures=_signature_map(functions))
-    lines.extend(_statement(save))
+    lines.extend(_save_lines(module_var, spec, source, functions))
     return ["import tensorflow as tf"], lines
 
 

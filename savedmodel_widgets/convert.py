@@ -34,6 +34,7 @@ from ._load_code import (
 )
 from .errors import ConvertError, ModelCodeNeededError, UnknownCustomObjectError
 from .exporter import export
+from .runtimes.catalogue import INSTALLED
 from .savedmodel.info import DEFAULT_SIGNATURE
 from .savedmodel.layout import KERAS_SUFFIXES
 from .sources import Source, model_kind, open_source
@@ -120,6 +121,7 @@ class ModelFile:
         method: str = "predict",
         version: Version = None,
         overwrite: bool = False,
+        runtime: str = INSTALLED,
     ) -> ExportSpec:
         """An :class:`ExportSpec` for this model, with the backend's defaults where not given.
 
@@ -132,7 +134,7 @@ class ModelFile:
             candidate name)`` pairs, where a name alone (or an alias of None)
             keeps the candidate's suggested alias, made unique. Default: the
             backend's suggestion.
-        signature_name, method, version, overwrite
+        signature_name, method, version, overwrite, runtime
             As for :class:`SignatureSpec` and :class:`ExportSpec`.
         """
         source = self.source
@@ -144,7 +146,8 @@ class ModelFile:
             method,
         )
         return ExportSpec(self.model, (signature,), directory, version, overwrite=overwrite,
-                          source_name=self.source_name, load_code=self.load_code)
+                          source_name=self.source_name, load_code=self.load_code,
+                          runtime=runtime)
 
     def close(self) -> None:
         """Close the session of a restored TF1 checkpoint (other models need nothing)."""
@@ -260,6 +263,7 @@ def convert(
     method: str = "predict",
     version: Version = None,
     overwrite: bool = False,
+    runtime: str = INSTALLED,
     model: ModelArgument = None,
     custom_objects: Mapping[str, Any] | None = None,
     namespace: Mapping[str, Any] | None = None,
@@ -280,9 +284,10 @@ def convert(
         As for :meth:`ModelFile.spec`: ``{alias: candidate name}``, or names
         and ``(alias, name)`` pairs; the backend's suggestion where not given.
         ``list_candidates(load_model_file(path).model)`` lists the names.
-    signature_name, method, version, overwrite
+    signature_name, method, version, overwrite, runtime
         As for :class:`~savedmodel_widgets.SignatureSpec` and
-        :class:`~savedmodel_widgets.ExportSpec`.
+        :class:`~savedmodel_widgets.ExportSpec`; with an older ``runtime`` (such as
+        ``"eas:tensorflow_cpu_1.15"``) the SavedModel is written so that runtime loads it.
     model, custom_objects, namespace, trust
         As for :func:`load_model_file`.
     verify, verify_inputs
@@ -303,7 +308,7 @@ def convert(
         progress=progress)
     spec = loaded.spec(directory, inputs=inputs, outputs=outputs,
                        signature_name=signature_name, method=method, version=version,
-                       overwrite=overwrite)
+                       overwrite=overwrite, runtime=runtime)
     return export(spec, verify=verify, inputs=verify_inputs, progress=progress)
 
 

@@ -7,6 +7,9 @@ expected and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "ConvertError",
     "CorruptSavedModelError",
@@ -16,6 +19,7 @@ __all__ = [
     "SourceError",
     "TargetExistsError",
     "NotASavedModelError",
+    "RuntimeIncompatibleError",
     "ModelCodeNeededError",
     "RuntimeFetchError",
     "UnknownCustomObjectError",
@@ -63,6 +67,19 @@ class ExportSpecError(ExportError, ValueError):
 
     Raised before anything is written. The message names the valid choices.
     """
+
+
+class RuntimeIncompatibleError(ExportSpecError):
+    """The model needs an op or attribute that the runtime the export is for lacks.
+
+    Raised before anything is written. The message names each op or attribute, the
+    nodes that use it and the oldest runtime that has it; :attr:`incompatibilities`
+    holds them as data.
+    """
+
+    def __init__(self, message: str, incompatibilities: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.incompatibilities = tuple(incompatibilities)
 
 
 class TargetExistsError(ExportError, FileExistsError):

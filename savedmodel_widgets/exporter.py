@@ -10,14 +10,21 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import _atomic
 from .codegen import export_code
+from .compat_export import (
+    CompatibleExport,
+    needs_compatible_export,
+    prepare_compatible_export,
+    prepare_steps,
+)
 from .errors import ExportError, SavedModelWidgetsError, TargetExistsError
 from .runtimes.catalogue import INSTALLED
 from .savedmodel.reader import read_saved_model
@@ -104,27 +111,38 @@ def export(
     """
     started = time.perf_counter()
     source = validate(spec)
-    steps = _Steps(5 + source.write_steps(spec.signatures) + int(verify), progress)
+    compatible = needs_compatible_export(spec)
+    write_steps = (prepare_steps(source, spec.signatures) + 1 if compatible
+                   else source.write_steps(spec.signatures))
+    steps = _Steps(5 + write_steps + int(verify), progress)
     steps("Checked the export spec")
     target = target_path(spec)
     _refuse_existing(target, spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic.remove_stale_staging(target.parent)
-    staging = _atomic.staging_path(target)
+    prepared = None
+    if compatible:  # frozen, rebuilt and checked against the runtime before anything is written
+        with _tensorflow_errors():
+            prepared = prepare_compatible_export(source, spec, steps)
     try:
-        _write(source, spec, staging, steps)
-        steps(f"Moving the export into place at {target}")
-        target = _publish(staging, target, spec)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic.remove_stale_staging(target.parent)
+        staging = _atomic.staging_path(target)
+        try:
+            _write(source, spec, staging, steps, prepared)
+            steps(f"Moving the export into place at {target}")
+            target = _publish(staging, target, spec)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        if prepared is not None:
+            prepared.close()
     steps("Reading the export back")
     info = read_saved_model(target)
     written = spec.replace(version=info.version) if spec.version == "auto" else spec
     seconds = time.perf_counter() - started
     steps("Writing the equivalent TensorFlow code")
     result = ExportResult(target, written, info, info.total_bytes, seconds,
-                          code=_code(written, source))
+                          code=_code(written, source), runtime=spec.runtime)
     if verify:
         steps("Verifying: reloading the export in a fresh Python process"
               if spec.runtime == INSTALLED else f"Verifying: loading the export in {spec.runtime}")
@@ -166,10 +184,21 @@ def _refuse_existing(target: Path, spec: ExportSpec) -> None:
     )
 
 
-def _write(source: Source, spec: ExportSpec, staging: Path, report: _Steps) -> None:
-    """Let the source write; TensorFlow's own failures become an :class:`ExportError`."""
+def _write(source: Source, spec: ExportSpec, staging: Path, report: _Steps,
+           prepared: CompatibleExport | None) -> None:
+    """Let the source write, or write the compatible export prepared for the runtime."""
+    with _tensorflow_errors():
+        if prepared is None:
+            source.write(spec.signatures, spec.tags, staging, report)
+        else:
+            prepared.write(staging, spec.tags, report)
+
+
+@contextlib.contextmanager
+def _tensorflow_errors() -> Iterator[None]:
+    """TensorFlow's own failures in the block become an :class:`ExportError`."""
     try:
-        source.write(spec.signatures, spec.tags, staging, report)
+        yield
     except SavedModelWidgetsError:
         raise
     except Exception as error:

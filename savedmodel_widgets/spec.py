@@ -257,6 +257,10 @@ class ExportResult:
         comment that says why.
     report : VerifyReport or None
         The verification, when ``export`` was called with ``verify=True``.
+    runtime : str
+        The runtime the export was made for (``spec.runtime``): ``"installed"``, or an
+        older one such as ``"eas:tensorflow_cpu_1.15"``, for which the export is a TF1
+        graph with reference variables that runtime loads.
     """
 
     path: Path
@@ -266,6 +270,7 @@ class ExportResult:
     seconds: float
     code: str = field(default="", repr=False)
     report: VerifyReport | None = field(default=None, repr=False)
+    runtime: str = INSTALLED
 
     @property
     def version(self) -> int | None:
@@ -275,8 +280,9 @@ class ExportResult:
     def _repr_html_(self) -> str:
         from html import escape
 
+        made_for = "" if self.runtime == INSTALLED else f" for {escape(self.runtime)}"
         head = (
-            f"<p>Exported <code>{escape(str(self.path))}</code>: "
+            f"<p>Exported <code>{escape(str(self.path))}</code>{made_for}: "
             f"{format_bytes(self.bytes_written)} in {self.seconds:.2f} s</p>"
         )
         report = self.report._repr_html_() if self.report is not None else ""

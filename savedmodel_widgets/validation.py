@@ -3,6 +3,7 @@ anything is written (the export and the code generator both start here)."""
 
 from __future__ import annotations
 
+from .compat_export import needs_compatible_export
 from .errors import ExportSpecError
 from .runtimes.catalogue import get_runtime
 from .savedmodel.info import SERVE_TAG
@@ -47,11 +48,6 @@ def validate(spec: ExportSpec, source: Source | None = None) -> Source:
             )
     if not spec.tags or any(not tag for tag in spec.tags):
         raise ExportSpecError("Give at least one non-empty tag; servers load the 'serve' tag.")
-    if tuple(spec.tags) != (SERVE_TAG,) and not source.supports_tags:
-        raise ExportSpecError(
-            f"A {source.kind} source is saved with tf.saved_model.save, which always tags the "
-            f"MetaGraph 'serve'; tags {list(spec.tags)} are possible only for TF1 sessions."
-        )
     version = spec.version
     if not (version is None or version == "auto" or (isinstance(version, int)
                                                       and not isinstance(version, bool)
@@ -63,6 +59,13 @@ def validate(spec: ExportSpec, source: Source | None = None) -> Source:
         get_runtime(spec.runtime)
     except ValueError as error:
         raise ExportSpecError(str(error)) from None
+    if tuple(spec.tags) != (SERVE_TAG,) and not (source.supports_tags
+                                                  or needs_compatible_export(spec)):
+        raise ExportSpecError(
+            f"A {source.kind} source is saved with tf.saved_model.save, which always tags the "
+            f"MetaGraph 'serve'; tags {list(spec.tags)} are possible only for TF1 sessions, "
+            "or for an export made for an older runtime (runtime='tf:1.15', say)."
+        )
     return source
 
 

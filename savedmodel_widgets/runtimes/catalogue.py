@@ -37,7 +37,7 @@ __all__ = [
 
 ServerKind = Literal["eas", "tfserving", "tf", "installed"]
 
-INSTALLED = "installed"
+INSTALLED: Literal["installed"] = "installed"
 """The name of the runtime that is the TensorFlow installed here."""
 
 RELEASES: tuple[str, ...] = (

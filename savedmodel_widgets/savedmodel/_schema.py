@@ -20,7 +20,7 @@ from typing import Any
 
 PACKAGE = "tensorflow"
 
-SCHEMA = """
+DATA_TYPE_ENUM = """
 enum DataType {
   DT_INVALID = 0; DT_FLOAT = 1; DT_DOUBLE = 2; DT_INT32 = 3; DT_UINT8 = 4;
   DT_INT16 = 5; DT_INT8 = 6; DT_STRING = 7; DT_COMPLEX64 = 8; DT_INT64 = 9;
@@ -42,7 +42,10 @@ enum DataType {
   DT_INT4_REF = 129; DT_UINT4_REF = 130; DT_INT2_REF = 131; DT_UINT2_REF = 132;
   DT_FLOAT4_E2M1FN_REF = 133;
 }
+"""
+"""TensorFlow's ``DataType`` (types.proto) in the schema syntax, for every schema here."""
 
+SCHEMA = DATA_TYPE_ENUM + """
 message TensorShapeProto {
   message Dim {
     int64 size = 1;
@@ -429,7 +432,7 @@ class _Compiler:
 
 
 @functools.cache
-def message_class(name: str) -> Any:
+def message_class(name: str, schema: str = SCHEMA) -> Any:
     """Return the protobuf message class for a message of the schema subset.
 
     Parameters
@@ -437,8 +440,12 @@ def message_class(name: str) -> Any:
     name : str
         The message's name inside the ``tensorflow`` package, e.g.
         ``"SavedModel"`` or ``"MetaGraphDef.MetaInfoDef"``.
+    schema : str, optional
+        Another subset in the same ``.proto`` syntax, compiled into a pool of its own
+        (so its messages may declare more fields than :data:`SCHEMA`'s of the same
+        name); the reader's :data:`SCHEMA` by default.
     """
-    return class_of(_pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))
+    return class_of(_pool(schema).FindMessageTypeByName(f"{PACKAGE}.{name}"))
 
 
 def class_of(descriptor: Any) -> Any:
@@ -457,7 +464,7 @@ def class_of(descriptor: Any) -> Any:
 
 
 @functools.cache
-def _pool() -> Any:
+def _pool(schema: str = SCHEMA) -> Any:
     upb = _upb()
     if upb is None:
         from google.protobuf import descriptor_pool
@@ -465,7 +472,7 @@ def _pool() -> Any:
         pool = descriptor_pool.DescriptorPool()
     else:
         pool = upb.DescriptorPool()  # what descriptor_pool.DescriptorPool() returns under upb
-    pool.AddSerializedFile(_Compiler(SCHEMA).compile().encode())
+    pool.AddSerializedFile(_Compiler(schema).compile().encode())
     return pool
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SourceError
+from ..runtimes.catalogue import INSTALLED
 from ..savedmodel.info import DEFAULT_SIGNATURE
 from ..spec import ExportSpec, SignatureSpec, Version
 from ._candidate import (
@@ -196,6 +197,7 @@ def suggest_spec(
     version: Version = None,
     overwrite: bool = False,
     source_name: str = "model",
+    runtime: str = INSTALLED,
 ) -> ExportSpec:
     """An :class:`~savedmodel_widgets.ExportSpec` with the backend's suggested inputs,
     outputs and aliases (see :func:`suggest_signature`), in one signature.
@@ -208,10 +210,11 @@ def suggest_spec(
         Where the SavedModel goes.
     signature_name : str
         The one signature's name.
-    version, overwrite, source_name
-        As for :class:`~savedmodel_widgets.ExportSpec`.
+    version, overwrite, source_name, runtime
+        As for :class:`~savedmodel_widgets.ExportSpec`: ``runtime="eas:tensorflow_cpu_1.15"``
+        makes the export one that runtime loads.
     """
     inputs, outputs = open_source(obj).suggest()
     signature = SignatureSpec(signature_name, inputs, outputs)
     return ExportSpec(obj, signature, directory, version, overwrite=overwrite,
-                      source_name=source_name)
+                      source_name=source_name, runtime=runtime)

@@ -298,7 +298,9 @@ class GraphSource(Source):
                 "aliases, or use method 'predict', which takes any."
             )
 
-    def _session(self) -> Any:
+    def session(self) -> Any:
+        """The session to run the graph in: the source session, or a new one on a graph
+        without variables (the caller closes a new one)."""
         import tensorflow as tf
 
         if self.kind == "session":
@@ -322,7 +324,7 @@ class GraphSource(Source):
                 "export cannot add its save and init ops. Restore the checkpoint into a new "
                 "tf.compat.v1.Session and export that."
             )
-        session = self._session()
+        session = self.session()
         set_aside = {key: list(graph.get_collection(key)) for key in _MAIN_OP_KEYS}
         try:
             with graph.as_default():
@@ -376,7 +378,7 @@ class GraphSource(Source):
         tensor = self.graph.get_tensor_by_name
         feed = {tensor(name): inputs[alias] for alias, name in signature.inputs}
         fetches = {alias: tensor(name) for alias, name in signature.outputs}
-        session = self._session()
+        session = self.session()
         try:
             return session.run(fetches, feed_dict=feed)
         finally:

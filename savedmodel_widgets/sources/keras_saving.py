@@ -12,7 +12,7 @@ from typing import Any
 
 from ._source import Progress
 
-__all__ = ["captures_untracked_resources", "save_keras_functions"]
+__all__ = ["captures_untracked_resources", "save_keras_functions", "variables_by_name"]
 
 
 def save_keras_functions(model: Any, functions: dict[str, Any], path: Path,
@@ -33,7 +33,7 @@ def save_keras_functions(model: Any, functions: dict[str, Any], path: Path,
         root.model_layers = list(model.layers)
         progress("Writing the layers (with their lookup tables) and the graph")
     else:
-        root.model_variables = _variables_by_name(functions.values())
+        root.model_variables = variables_by_name(functions.values())
         progress(f"Writing {len(root.model_variables)} variables and the graph")
     tf.saved_model.save(root, str(path), signatures=functions)
 
@@ -50,7 +50,7 @@ def captures_untracked_resources(functions: Iterable[Any]) -> bool:
     return False
 
 
-def _variables_by_name(functions: Any) -> dict[str, Any]:
+def variables_by_name(functions: Any) -> dict[str, Any]:
     """The variables the functions capture, each once, keyed by a readable name."""
     by_name: dict[str, Any] = {}
     seen: set[int] = set()
