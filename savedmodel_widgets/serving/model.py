@@ -232,7 +232,8 @@ class ServedModel:
 
         def run(*values: Any) -> list[Any]:
             try:
-                return run_session_unchecked(self.session, list(zip(feeds, values)), fetches)
+                fed = list(zip(feeds, values, strict=True))
+                return run_session_unchecked(self.session, fed, fetches)
             except tf.errors.OpError as error:
                 raise ServingError(_CODE_NAMES.get(error.error_code, "UNKNOWN"),
                                    _op_error_message(error)) from error

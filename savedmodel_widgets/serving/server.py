@@ -7,6 +7,7 @@ cell) and lets :meth:`ServerHandle.stop` give all of its memory back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -110,10 +111,8 @@ def _stop_process(process: subprocess.Popen[bytes], log_path: str) -> None:
             process.wait()
     if process.stdout is not None:
         process.stdout.close()
-    try:
+    with contextlib.suppress(OSError):
         os.remove(log_path)
-    except OSError:
-        pass
 
 
 def serve(path: str | os.PathLike[str], *, model_name: str | None = None, port: int = 0,
@@ -159,9 +158,8 @@ def serve(path: str | os.PathLike[str], *, model_name: str | None = None, port: 
     """
     options = {"path": os.fspath(path), "model_name": model_name, "port": port,
                "grpc_port": grpc_port, "eas_token": eas_token}
-    log = tempfile.NamedTemporaryFile(prefix="savedmodel-widgets-serve-", suffix=".log",
-                                      delete=False)
-    with log:
+    with tempfile.NamedTemporaryFile(prefix="savedmodel-widgets-serve-", suffix=".log",
+                                     delete=False) as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "savedmodel_widgets.serving.worker", json.dumps(options)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
@@ -209,7 +207,5 @@ def _failure(report: dict[str, Any] | None, log_path: str,
         return (f"The preview server did not start (exit code {process.returncode}); "
                 f"the end of its log:\n{tail}")
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.remove(log_path)
-        except OSError:
-            pass

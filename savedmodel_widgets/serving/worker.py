@@ -84,7 +84,10 @@ def run_server(path: str, *, model_name: str | None = None, port: int = 0,
         http.add_sockets(sockets)
         loop = asyncio.get_event_loop()
         if stop_when is not None:
-            stop_when(lambda: loop.call_soon_threadsafe(loop.stop))
+            def stop() -> None:
+                loop.call_soon_threadsafe(loop.stop)
+
+            stop_when(stop)
         on_ready(ServerInfo(repository.model_name, repository.versions,
                             sockets[0].getsockname()[1], grpc_port, os.getpid()))
         loop.run_forever()
