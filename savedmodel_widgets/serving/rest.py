@@ -132,12 +132,14 @@ class TFServingRestHandler(tornado.web.RequestHandler):
             if action == "metadata":
                 return metadata_json(self.repository.get(name, version))
             return status_json(self.repository.status(name, version))
-        model = self.repository.get(name, version)
+        # TF Serving reads the body before it looks the model up: a malformed body is
+        # answered as such whatever the model name.
         document = parse_json(body)
         signature_name = signature_name_of(document)
         if action == "predict":
-            return _predict(model, signature_name, document)
+            return _predict(self.repository.get(name, version), signature_name, document)
         examples = examples_from_json(document)
+        model = self.repository.get(name, version)
         if action == "classify":
             return classify_answer(model.classify(signature_name, examples))
         return regress_answer(model.regress(signature_name, examples))
