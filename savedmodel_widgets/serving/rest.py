@@ -92,6 +92,12 @@ class TFServingRestHandler(tornado.web.RequestHandler):
     async def post(self) -> None:
         await self._answer("POST")
 
+    async def put(self) -> None:
+        await self._answer("PUT")  # "Malformed request", as TF Serving answers
+
+    async def delete(self) -> None:
+        await self._answer("DELETE")
+
     async def _answer(self, method: str) -> None:
         if self._size > MAX_BODY_BYTES:
             self.set_status(413)
@@ -116,8 +122,8 @@ class TFServingRestHandler(tornado.web.RequestHandler):
         """TF Serving's ``HttpRestApiHandler::ProcessRequest``."""
         from urllib.parse import unquote
 
-        pattern = _PREDICTION_PATH if method == "POST" else _STATUS_PATH
-        match = pattern.fullmatch(path)
+        pattern = {"POST": _PREDICTION_PATH, "GET": _STATUS_PATH}.get(method)
+        match = pattern.fullmatch(path) if pattern is not None else None
         if match is None:
             raise ServingError("INVALID_ARGUMENT", f"Malformed request: {method} {path}")
         name, version_text, label, action = match.groups()
