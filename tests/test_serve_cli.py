@@ -240,6 +240,21 @@ def test_serve_with_no_savedmodel_raises_the_servers_error(tmp_path):
     assert "empty" in str(raised.value)
 
 
+def test_a_taken_port_is_refused_before_the_models_load(parent):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(ServerError) as raised:
+            serve(parent, port=port)
+    assert f"Cannot listen on 127.0.0.1:{port}" in str(raised.value)
+    assert "pick another port, or 0 for a free one" in str(raised.value)
+    assert time.monotonic() - started < TIMEOUT
+
+
 def test_the_server_ends_when_its_parent_dies(parent, tmp_path):
     # A parent that starts a server and dies without stopping it (os._exit: no atexit).
     script = textwrap.dedent(f"""

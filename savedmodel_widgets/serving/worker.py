@@ -64,21 +64,21 @@ def run_server(path: str, *, model_name: str | None = None, port: int = 0,
         When a port cannot be bound.
     """
     import tornado.httpserver
-    import tornado.netutil
 
     from .app import make_app
     from .model import ModelRepository
     from .rest import MAX_STREAM_BYTES
 
     asyncio.set_event_loop(asyncio.new_event_loop())
-    repository = ModelRepository(path, model_name)
+    sockets = _bind(port)  # before loading: a taken port fails at once
     grpc_server = None
+    repository = None
     try:
+        repository = ModelRepository(path, model_name)
         if grpc_port is not None:
             from .grpc_service import start_grpc_server
 
             grpc_server, grpc_port = start_grpc_server(repository, HOST, grpc_port)
-        sockets = tornado.netutil.bind_sockets(port, address=HOST)
         http = tornado.httpserver.HTTPServer(make_app(repository, eas_token=eas_token),
                                              max_body_size=MAX_STREAM_BYTES)
         http.add_sockets(sockets)
@@ -93,9 +93,23 @@ def run_server(path: str, *, model_name: str | None = None, port: int = 0,
         loop.run_forever()
         http.stop()
     finally:
+        for socket in sockets:
+            socket.close()
         if grpc_server is not None:
             grpc_server.stop(grace=None)
-        repository.close()
+        if repository is not None:
+            repository.close()
+
+
+def _bind(port: int) -> list[Any]:
+    """Listening sockets on 127.0.0.1:``port``, or an OSError that says what to do."""
+    import tornado.netutil
+
+    try:
+        return tornado.netutil.bind_sockets(port, address=HOST)
+    except OSError as error:
+        raise OSError(f"Cannot listen on {HOST}:{port} ({error.strerror}): pick another "
+                      "port, or 0 for a free one.") from error
 
 
 def _stop_at_stdin_end(stop: Callable[[], None]) -> None:
