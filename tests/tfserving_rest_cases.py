@@ -1,7 +1,7 @@
 """TF Serving's own REST test cases, ported as data.
 
-Every case comes from github.com/tensorflow/serving (Apache License 2.0), and
-says which test it is: ``json_tensor_test.cc`` is
+Every case comes from github.com/tensorflow/serving (Apache License 2.0; commit
+9d981c5c2708d23c5407c7c1e30309e6f9798874), and says which test it is: ``json_tensor_test.cc`` is
 ``tensorflow_serving/util/json_tensor_test.cc``, ``http_rest_api_handler_test.cc``
 is ``tensorflow_serving/model_servers/http_rest_api_handler_test.cc``. Request
 bodies, expected tensors (``TensorProto`` text, as the C++ tests write them),
