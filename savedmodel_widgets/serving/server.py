@@ -174,20 +174,26 @@ def serve(path: str | os.PathLike[str], *, model_name: str | None = None, port: 
 
 
 def _first_line(process: subprocess.Popen[bytes], timeout: float) -> dict[str, Any] | None:
-    """The worker's first stdout line as JSON; None if it ends or times out first."""
-    found: list[bytes] = []
+    """The worker's report: its first stdout line that is a JSON object with ``ready`` or
+    ``error`` (a library may print other lines first); None if it ends or times out first."""
+    found: list[dict[str, Any]] = []
     assert process.stdout is not None
     stdout = process.stdout
-    reader = threading.Thread(target=lambda: found.append(stdout.readline()), daemon=True)
+
+    def read() -> None:
+        for line in iter(stdout.readline, b""):
+            try:
+                report = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(report, dict) and ("ready" in report or "error" in report):
+                found.append(report)
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout)
-    if not found or not found[0].strip():
-        return None
-    try:
-        report: dict[str, Any] = json.loads(found[0])
-    except json.JSONDecodeError:
-        return None
-    return report
+    return found[0] if found else None
 
 
 def _stop_process_keep_log(process: subprocess.Popen[bytes]) -> None:
