@@ -1,0 +1,183 @@
+"""PAI-EAS's TensorFlow processor protocol: ``GET`` and ``POST /api/predict/NAME``.
+
+What the handlers answer is based on:
+
+- ``POST``: the ``eas-prediction`` SDK 0.36 (``predict_client.py``, ``tf_request.py``). The
+  body is a binary ``PredictRequest`` (see :mod:`.eas_messages`); a 200 answer is a binary
+  ``PredictResponse``, anything else is an error whose status and body text the SDK raises
+  as ``PredictException(status, body)``. The SDK retries a 5xx answer, so only a server
+  fault answers 5xx.
+- The token: with a token, the SDK sends ``Authorization: EAS <signature>``, the base64
+  HMAC-SHA1, keyed with the token, of ``"POST\\n<Content-MD5>\\n<Content-Type>\\n<Date>\\n
+  /api/predict/<service>"`` (the headers it sends beside it); ``curl`` users of EAS send the
+  token itself as ``Authorization``. Both are accepted; anything else answers 401.
+- ``GET``: EAS's documentation "Construct a request for a TensorFlow service" (the
+  ``mnist_saved_model_example`` service): a JSON object with ``signature_name`` and, for
+  ``inputs`` and ``outputs``, a list of ``{"name", "shape", "type"}`` with ``-1`` for an
+  unknown dimension and TensorFlow's ``DT_*`` type names. It describes the signature a
+  request without ``signature_name`` runs (``serving_default`` when the model has it). An
+  unknown rank, which that page does not show, is written as ``"shape": null``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+
+from ..savedmodel._schema import enum_names
+from ..savedmodel.dtypes import dtype_name
+from ..savedmodel.info import DEFAULT_SIGNATURE, Signature, TensorInfo
+from .eas_messages import decode_request, encode_response
+
+if TYPE_CHECKING:
+    from .model import ModelRepository
+
+__all__ = [
+    "EAS_PATH",
+    "EasPredictHandler",
+    "eas_handlers",
+    "eas_signature_description",
+    "is_authorized",
+]
+
+EAS_PATH = r"/api/predict/([^/]+)"
+"""The URL pattern of an EAS service; the group is the service (model) name."""
+
+_HTTP_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "OUT_OF_RANGE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "DEADLINE_EXCEEDED": 408,
+    "UNIMPLEMENTED": 501,
+    "UNAVAILABLE": 503,
+}
+"""HTTP status by gRPC status code name, as TF Serving's HTTP server maps them; the
+EAS processor, built on TensorFlow's serving code, answers the same way. Others: 500."""
+
+
+def is_authorized(headers: Any, body: bytes, service: str, token: str | None) -> bool:
+    """Whether a request carries ``token`` the way the EAS SDK or ``curl`` sends it.
+
+    Parameters
+    ----------
+    headers : mapping of str to str
+        The request's headers (case-insensitive, as Tornado's ``HTTPHeaders``).
+    body : bytes
+        The request body (its MD5 must be the ``Content-MD5`` that was signed).
+    service : str
+        The service name of the URL, which the SDK signs as ``/api/predict/NAME``.
+    token : str or None
+        The service's token; ``None`` or empty lets every request through.
+    """
+    if not token:
+        return True
+    authorization = headers.get("Authorization", "")
+    if hmac.compare_digest(authorization.encode(), token.encode()):
+        return True
+    if not authorization.startswith("EAS "):
+        return False
+    content_md5 = headers.get("Content-MD5", "")
+    if content_md5 != hashlib.md5(body).hexdigest():
+        return False
+    signed = "\n".join(("POST", content_md5, headers.get("Content-Type", ""),
+                        headers.get("Date", ""), f"/api/predict/{service}"))
+    digest = hmac.new(token.encode(), signed.strip().encode(), hashlib.sha1).digest()
+    expected = base64.b64encode(digest).decode()
+    return hmac.compare_digest(authorization.removeprefix("EAS ").strip(), expected)
+
+
+def eas_signature_description(signature: Signature) -> dict[str, Any]:
+    """What ``GET /api/predict/NAME`` answers for ``signature`` (see the module docstring)."""
+    return {
+        "inputs": [_tensor_description(tensor) for tensor in signature.inputs],
+        "outputs": [_tensor_description(tensor) for tensor in signature.outputs],
+        "signature_name": signature.name,
+    }
+
+
+def _tensor_description(tensor: TensorInfo) -> dict[str, Any]:
+    shape = None if tensor.shape is None else [-1 if d is None else d for d in tensor.shape]
+    return {"name": tensor.alias, "shape": shape, "type": _type_name(tensor.dtype)}
+
+
+def _type_name(dtype: str) -> str:
+    numbers = {dtype_name(number): number for number in enum_names("DataType")}
+    base = dtype.removesuffix("_ref")
+    return enum_names("DataType")[numbers[base]] if base in numbers else dtype
+
+
+class EasPredictHandler(tornado.web.RequestHandler):
+    """``GET`` and ``POST /api/predict/NAME`` for the models of a repository."""
+
+    def initialize(self, repository: ModelRepository, token: str | None = None) -> None:
+        self.repository = repository
+        self.token = token
+
+    def get(self, service: str) -> None:
+        if not self._authorized(service):
+            return
+        try:
+            signatures = self.repository.get(service).info.signatures
+        except Exception as error:  # noqa: BLE001  (answered, never raised)
+            self._fail(error)
+            return
+        by_name = {signature.name: signature for signature in signatures}
+        name = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in by_name else min(by_name, default=None)
+        if name is None:
+            self._answer(404, f"Model {service} has no signature.")
+            return
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(eas_signature_description(by_name[name])))
+
+    def post(self, service: str) -> None:
+        if not self._authorized(service):
+            return
+        try:
+            model = self.repository.get(service)
+            request = decode_request(self.request.body)
+            outputs = model.predict(request.signature_name or None, request.inputs,
+                                    request.output_filter)
+            body = encode_response(outputs)
+        except Exception as error:  # noqa: BLE001  (answered, never raised)
+            self._fail(error)
+            return
+        self.set_header("Content-Type", "application/octet-stream")
+        self.finish(body)
+
+    def _authorized(self, service: str) -> bool:
+        if is_authorized(self.request.headers, self.request.body, service, self.token):
+            return True
+        self._answer(401, "Authorization failed: send the service token as the EAS SDK "
+                          "does (PredictClient.set_token) or as the Authorization header.")
+        return False
+
+    def _fail(self, error: Exception) -> None:
+        if isinstance(error, ValueError):
+            self._answer(400, str(error))
+            return
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None)
+        if isinstance(code, str) and isinstance(message, str):  # a ServingError
+            self._answer(_HTTP_STATUS.get(code, 500), message)
+            return
+        self._answer(500, f"{type(error).__name__}: {error}")
+
+    def _answer(self, status: int, text: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(text)
+
+
+def eas_handlers(
+    repository: ModelRepository, token: str | None = None
+) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
+    """The URL rules of the EAS protocol, for ``tornado.web.Application``."""
+    return [(EAS_PATH, EasPredictHandler, {"repository": repository, "token": token})]
