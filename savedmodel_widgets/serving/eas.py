@@ -22,6 +22,7 @@ What the handlers answer is based on:
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import json
@@ -41,8 +42,10 @@ __all__ = [
     "EAS_PATH",
     "EasPredictHandler",
     "eas_handlers",
+    "eas_signature",
     "eas_signature_description",
     "is_authorized",
+    "signed_headers",
 ]
 
 EAS_PATH = r"/api/predict/([^/]+)"
@@ -61,6 +64,23 @@ _HTTP_STATUS = {
 }
 """HTTP status by gRPC status code name, as TF Serving's HTTP server maps them; the
 EAS processor, built on TensorFlow's serving code, answers the same way. Others: 500."""
+
+
+def eas_signature(token: str, content_md5: str, content_type: str, date: str,
+                  service: str) -> str:
+    """The ``Authorization`` value the EAS SDK sends: ``EAS`` and the base64 HMAC-SHA1,
+    keyed with the token, of the verb, the body's MD5, its type, the date and the path."""
+    signed = "\n".join(("POST", content_md5, content_type, date, f"/api/predict/{service}"))
+    digest = hmac.new(token.encode(), signed.strip().encode(), hashlib.sha1).digest()
+    return f"EAS {base64.b64encode(digest).decode()}"
+
+
+def signed_headers(body: bytes, token: str, service: str, content_type: str) -> dict[str, str]:
+    """The headers the EAS SDK's ``PredictClient`` adds to a request when it has a token."""
+    content_md5 = hashlib.md5(body).hexdigest()
+    date = email.utils.formatdate(usegmt=True)
+    return {"Content-MD5": content_md5, "Date": date, "Content-Type": content_type,
+            "Authorization": eas_signature(token, content_md5, content_type, date, service)}
 
 
 def is_authorized(headers: Any, body: bytes, service: str, token: str | None) -> bool:
@@ -82,16 +102,12 @@ def is_authorized(headers: Any, body: bytes, service: str, token: str | None) ->
     authorization = headers.get("Authorization", "")
     if hmac.compare_digest(authorization.encode(), token.encode()):
         return True
-    if not authorization.startswith("EAS "):
-        return False
     content_md5 = headers.get("Content-MD5", "")
     if content_md5 != hashlib.md5(body).hexdigest():
         return False
-    signed = "\n".join(("POST", content_md5, headers.get("Content-Type", ""),
-                        headers.get("Date", ""), f"/api/predict/{service}"))
-    digest = hmac.new(token.encode(), signed.strip().encode(), hashlib.sha1).digest()
-    expected = base64.b64encode(digest).decode()
-    return hmac.compare_digest(authorization.removeprefix("EAS ").strip(), expected)
+    expected = eas_signature(token, content_md5, headers.get("Content-Type", ""),
+                             headers.get("Date", ""), service)
+    return hmac.compare_digest(authorization.encode(), expected.encode())
 
 
 def eas_signature_description(signature: Signature) -> dict[str, Any]:
