@@ -1,0 +1,162 @@
+"""TF Serving's REST API over a :class:`~.model.ModelRepository`, as Tornado handlers.
+
+The routes, methods and error answers of TF Serving's
+``model_servers/http_rest_api_handler.cc`` and ``http_rest_api_util.cc``
+(github.com/tensorflow/serving): one handler takes every ``/v1/...`` path and
+matches it with TF Serving's own two regular expressions; a request that does
+not match is "Malformed request". Every error is answered ``{"error": message}``
+with the HTTP status TF Serving's ``ToHTTPStatusCode`` gives its status code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import tornado.ioloop
+import tornado.web
+
+from .json_tensor import (
+    classify_answer,
+    examples_from_json,
+    parse_json,
+    predict_answer,
+    predict_inputs_from_json,
+    regress_answer,
+    signature_name_of,
+)
+from .model import ModelRepository, ServedModel, ServingError
+
+__all__ = ["HTTP_STATUS", "MAX_BODY_BYTES", "TFServingRestHandler", "status_json"]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""The largest request body the preview server reads (64 MiB)."""
+
+HTTP_STATUS = {
+    "OK": 200, "CANCELLED": 499, "UNKNOWN": 500, "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504, "NOT_FOUND": 404, "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403, "RESOURCE_EXHAUSTED": 429, "FAILED_PRECONDITION": 400,
+    "ABORTED": 409, "OUT_OF_RANGE": 400, "UNIMPLEMENTED": 501, "INTERNAL": 500,
+    "UNAVAILABLE": 503, "DATA_LOSS": 500, "UNAUTHENTICATED": 401,
+}
+"""TF Serving's ``ToHTTPStatusCode`` (``model_servers/http_server.cc``)."""
+
+_PREDICTION_PATH = re.compile(
+    r"(?i)/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?"
+    r":(classify|regress|predict)")
+_STATUS_PATH = re.compile(
+    r"(?i)/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?"
+    r"(?:\/(metadata))?")
+_INT64_MAX = 2**63 - 1
+
+
+class TFServingRestHandler(tornado.web.RequestHandler):
+    """Every ``/v1/...`` request: model status, metadata, predict, classify, regress."""
+
+    repository: ModelRepository
+
+    def initialize(self, repository: ModelRepository) -> None:
+        self.repository = repository
+
+    async def get(self) -> None:
+        await self._answer("GET")
+
+    async def post(self) -> None:
+        await self._answer("POST")
+
+    async def _answer(self, method: str) -> None:
+        self.set_header("Content-Type", "application/json")
+        try:
+            if len(self.request.body) > MAX_BODY_BYTES:
+                raise ServingError("INVALID_ARGUMENT", f"Request body of "
+                                   f"{len(self.request.body)} bytes is larger than the "
+                                   f"preview server's limit of {MAX_BODY_BYTES} bytes.")
+            loop = tornado.ioloop.IOLoop.current()
+            text = await loop.run_in_executor(None, self._process, method, self.request.path,
+                                              self.request.body)
+        except ServingError as error:
+            self.set_status(HTTP_STATUS.get(error.code, 500))
+            text = json.dumps({"error": error.message})
+        except Exception as error:  # a bug of the preview server: answer it, keep serving
+            self.set_status(500)
+            text = json.dumps({"error": f"{type(error).__name__}: {error}"})
+        self.finish(text)
+
+    def _process(self, method: str, path: str, body: bytes) -> str:
+        """TF Serving's ``HttpRestApiHandler::ProcessRequest``."""
+        from urllib.parse import unquote
+
+        pattern = _PREDICTION_PATH if method == "POST" else _STATUS_PATH
+        match = pattern.fullmatch(path)
+        if match is None:
+            raise ServingError("INVALID_ARGUMENT", f"Malformed request: {method} {path}")
+        name, version_text, label, action = match.groups()
+        name = unquote(name or "")
+        version = _version(version_text)
+        if label:
+            raise ServingError("INVALID_ARGUMENT",
+                               f"Unrecognized servable version label: {unquote(label)}")
+        if method == "GET":
+            if not name:
+                raise ServingError("INVALID_ARGUMENT", "Missing model name in request.")
+            if action == "metadata":
+                return metadata_json(self.repository.get(name, version))
+            return status_json(self.repository.status(name, version))
+        model = self.repository.get(name, version)
+        document = parse_json(body)
+        signature_name = signature_name_of(document)
+        if action == "predict":
+            return _predict(model, signature_name, document)
+        examples = examples_from_json(document)
+        if action == "classify":
+            return classify_answer(model.classify(signature_name, examples))
+        return regress_answer(model.regress(signature_name, examples))
+
+
+def _version(text: str | None) -> int | None:
+    if not text:
+        return None
+    number = int(text)
+    if number > _INT64_MAX:
+        raise ServingError("INVALID_ARGUMENT", f"Failed to convert version: {text} to numeric.")
+    return number
+
+
+def _predict(model: ServedModel, signature_name: str, document: dict[str, Any]) -> str:
+    """``ProcessPredictRequest``: the signature's inputs decide how the JSON is read."""
+    key = signature_name or "serving_default"
+    signature = model.signature_defs.get(key)
+    if signature is None:
+        raise ServingError("INVALID_ARGUMENT",
+                           f'Serving signature name: "{key}" not found in signature def')
+    if not signature.inputs:
+        raise ServingError("INVALID_ARGUMENT",
+                           f"Failed to get input map for signature: {signature_name or 'DEFAULT'}")
+    dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
+    inputs, layout = predict_inputs_from_json(document, dtypes)
+    return predict_answer(model.predict(signature_name, inputs), layout)
+
+
+def status_json(versions: list[int]) -> str:
+    """``GetModelStatusResponse`` as TF Serving writes it: every version AVAILABLE."""
+    return json.dumps({"model_version_status": [
+        {"version": str(version), "state": "AVAILABLE",
+         "status": {"error_code": "OK", "error_message": ""}}
+        for version in versions]}, indent=1)
+
+
+def metadata_json(model: ServedModel) -> str:
+    """``GetModelMetadataResponse`` as TF Serving's REST API writes it."""
+    from google.protobuf import json_format
+
+    version = model.version if model.version is not None else 1
+    signatures = {
+        name: json_format.MessageToDict(signature, preserving_proto_field_name=True,
+                                        always_print_fields_with_no_presence=True)
+        for name, signature in model.signature_defs.items()
+    }
+    return json.dumps({
+        "model_spec": {"name": model.name, "signature_name": "", "version": str(version)},
+        "metadata": {"signature_def": {"signature_def": signatures}},
+    }, indent=1)
