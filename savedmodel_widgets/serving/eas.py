@@ -5,8 +5,8 @@ What the handlers answer is based on:
 - ``POST``: the ``eas-prediction`` SDK 0.36 (``predict_client.py``, ``tf_request.py``). The
   body is a binary ``PredictRequest`` (see :mod:`.eas_messages`); a 200 answer is a binary
   ``PredictResponse``, anything else is an error whose status and body text the SDK raises
-  as ``PredictException(status, body)``. The SDK retries a 5xx answer, so only a server
-  fault answers 5xx.
+  as ``PredictException(status, body)``, with the HTTP status TF Serving gives the error's
+  code (the processor runs TensorFlow's serving code); the SDK retries a 5xx answer.
 - The token: with a token, the SDK sends ``Authorization: EAS <signature>``, the base64
   HMAC-SHA1, keyed with the token, of ``"POST\\n<Content-MD5>\\n<Content-Type>\\n<Date>\\n
   /api/predict/<service>"`` (the headers it sends beside it); ``curl`` users of EAS send the
@@ -26,17 +26,17 @@ import email.utils
 import hashlib
 import hmac
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import tornado.ioloop
 import tornado.web
 
 from ..savedmodel._schema import enum_names
 from ..savedmodel.dtypes import dtype_name
 from ..savedmodel.info import DEFAULT_SIGNATURE, Signature, TensorInfo
 from .eas_messages import decode_request, encode_response
-
-if TYPE_CHECKING:
-    from .model import ModelRepository
+from .model import ModelRepository, ServingError
+from .rest import HTTP_STATUS, MAX_BODY_BYTES
 
 __all__ = [
     "EAS_PATH",
@@ -50,21 +50,6 @@ __all__ = [
 
 EAS_PATH = r"/api/predict/([^/]+)"
 """The URL pattern of an EAS service; the group is the service (model) name."""
-
-_HTTP_STATUS = {
-    "INVALID_ARGUMENT": 400,
-    "FAILED_PRECONDITION": 400,
-    "OUT_OF_RANGE": 400,
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    "NOT_FOUND": 404,
-    "DEADLINE_EXCEEDED": 408,
-    "UNIMPLEMENTED": 501,
-    "UNAVAILABLE": 503,
-}
-"""HTTP status by gRPC status code name, as TF Serving's HTTP server maps them; the
-EAS processor, built on TensorFlow's serving code, answers the same way. Others: 500."""
-
 
 def eas_signature(token: str, content_md5: str, content_type: str, date: str,
                   service: str) -> str:
@@ -131,42 +116,63 @@ def _type_name(dtype: str) -> str:
 
 
 class EasPredictHandler(tornado.web.RequestHandler):
-    """``GET`` and ``POST /api/predict/NAME`` for the models of a repository."""
+    """``GET`` and ``POST /api/predict/NAME`` for the models of a repository.
+
+    A body larger than :data:`~.rest.MAX_BODY_BYTES` is refused before it is read as a
+    request; the model runs on Tornado's thread pool, so the server keeps answering.
+    """
 
     def initialize(self, repository: ModelRepository, token: str | None = None) -> None:
         self.repository = repository
         self.token = token
 
-    def get(self, service: str) -> None:
+    async def get(self, service: str) -> None:
         if not self._authorized(service):
             return
         try:
-            signatures = self.repository.get(service).info.signatures
-        except Exception as error:  # noqa: BLE001  (answered, never raised)
-            self._fail(error)
-            return
-        by_name = {signature.name: signature for signature in signatures}
-        name = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in by_name else min(by_name, default=None)
-        if name is None:
-            self._answer(404, f"Model {service} has no signature.")
+            description = self._description(service)
+        except ServingError as error:
+            self._answer(HTTP_STATUS.get(error.code, 500), error.message)
             return
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(eas_signature_description(by_name[name])))
+        self.finish(json.dumps(description))
 
-    def post(self, service: str) -> None:
+    async def post(self, service: str) -> None:
         if not self._authorized(service):
             return
+        loop = tornado.ioloop.IOLoop.current()
         try:
-            model = self.repository.get(service)
-            request = decode_request(self.request.body)
-            outputs = model.predict(request.signature_name or None, request.inputs,
-                                    request.output_filter)
-            body = encode_response(outputs)
-        except Exception as error:  # noqa: BLE001  (answered, never raised)
-            self._fail(error)
+            body = await loop.run_in_executor(None, self._predict, service, self.request.body)
+        except ServingError as error:
+            self._answer(HTTP_STATUS.get(error.code, 500), error.message)
             return
         self.set_header("Content-Type", "application/octet-stream")
         self.finish(body)
+
+    def _description(self, service: str) -> dict[str, Any]:
+        signatures = {s.name: s for s in self.repository.get(service).info.signatures}
+        name = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in signatures else min(signatures,
+                                                                              default=None)
+        if name is None:
+            raise ServingError("NOT_FOUND", f"Model {service} has no signature.")
+        return eas_signature_description(signatures[name])
+
+    def _predict(self, service: str, body: bytes) -> bytes:
+        model = self.repository.get(service)
+        if len(body) > MAX_BODY_BYTES:
+            raise ServingError("INVALID_ARGUMENT", f"Request body of {len(body)} bytes is "
+                               f"larger than the preview server's limit of {MAX_BODY_BYTES} "
+                               "bytes.")
+        try:
+            request = decode_request(body)
+        except ValueError as error:
+            raise ServingError("INVALID_ARGUMENT", str(error)) from None
+        outputs = model.predict(request.signature_name or None, request.inputs,
+                                request.output_filter)
+        try:
+            return encode_response(outputs)
+        except ValueError as error:
+            raise ServingError("INTERNAL", str(error)) from None
 
     def _authorized(self, service: str) -> bool:
         if is_authorized(self.request.headers, self.request.body, service, self.token):
@@ -174,17 +180,6 @@ class EasPredictHandler(tornado.web.RequestHandler):
         self._answer(401, "Authorization failed: send the service token as the EAS SDK "
                           "does (PredictClient.set_token) or as the Authorization header.")
         return False
-
-    def _fail(self, error: Exception) -> None:
-        if isinstance(error, ValueError):
-            self._answer(400, str(error))
-            return
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None)
-        if isinstance(code, str) and isinstance(message, str):  # a ServingError
-            self._answer(_HTTP_STATUS.get(code, 500), message)
-            return
-        self._answer(500, f"{type(error).__name__}: {error}")
 
     def _answer(self, status: int, text: str) -> None:
         self.set_status(status)
