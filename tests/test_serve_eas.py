@@ -21,7 +21,9 @@ import pytest
 from numpy.testing import assert_allclose
 from widget_helpers import served
 
+from savedmodel_widgets.savedmodel.reader import read_saved_model
 from savedmodel_widgets.serving import eas_messages
+from savedmodel_widgets.serving.client_code import client_code
 
 eas_python = eas_client.eas_python
 
@@ -188,3 +190,17 @@ def test_get_without_the_token_is_refused(server):
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(url, timeout=30)
     assert raised.value.code == 401
+
+
+def test_generated_eas_code_sends_strings_and_a_filter(eas_python, server, tf, model_path,
+                                                        tmp_path):
+    signature = read_saved_model(model_path).signature("words")
+    code = client_code(signature, "eas", model_name=MODEL, url=endpoint(server), token=TOKEN,
+                       expressions={"words": f"np.array({WORDS!r})",
+                                    "x": f"np.array({X.tolist()!r}, dtype=np.float32)"},
+                       output_filter=["upper"])
+    eas_client.run_in_client_venv(eas_python, code, tmp_path / "out.npz")
+    got = np.load(tmp_path / "out.npz")
+    expected = served(tf, model_path, "words", words=tf.constant(WORDS), x=X)
+    assert list(got) == ["upper"]
+    assert got["upper"].tolist() == expected["upper"].tolist()
