@@ -1,5 +1,6 @@
-"""Command line: ``python -m savedmodel_widgets show|check DIR`` and
-``python -m savedmodel_widgets convert FILE --out DIR``.
+"""Command line: ``python -m savedmodel_widgets show|check DIR``,
+``python -m savedmodel_widgets convert FILE --out DIR`` and
+``python -m savedmodel_widgets serve DIR``.
 
 ``show`` and ``check`` import neither TensorFlow nor pandas, so they answer in
 a fraction of a second. ``convert`` opens a model file with TensorFlow and
@@ -96,7 +97,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="serving system to check for (default: all)",
     )
     _add_convert_parser(commands)
+    _add_serve_parser(commands)
     return parser
+
+
+def _add_serve_parser(commands: Any) -> None:
+    server = commands.add_parser(
+        "serve",
+        help="answer TF Serving REST/gRPC and EAS requests from a SavedModel on 127.0.0.1",
+        description="Load the SavedModel as TF Serving does and answer its REST API (and its "
+        "gRPC API with --grpc-port, and EAS requests) on 127.0.0.1 until Ctrl-C. Loads "
+        "TensorFlow.",
+    )
+    server.add_argument(
+        "path", help="SavedModel directory, or a parent of numeric version directories "
+        "(all are served; the highest by default)"
+    )
+    server.add_argument("--model-name", metavar="NAME",
+                        help="the name clients send (default: the directory's name)")
+    server.add_argument("--port", type=int, default=0,
+                        help="REST and EAS port (default: a free one)")
+    server.add_argument("--grpc-port", type=int, metavar="M",
+                        help="also answer TF Serving's gRPC API on this port (0: a free one); "
+                        "needs `pip install --no-deps tensorflow-serving-api`")
+    server.add_argument("--eas-token", metavar="T",
+                        help="the token EAS requests must be signed with")
 
 
 def _add_convert_parser(commands: Any) -> None:
@@ -205,6 +230,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "convert":
         _check_convert_args(args)
         return _convert(args)
+    if args.command == "serve":
+        return _serve(args)
     try:
         info = read_saved_model(args.path, args.version)
     except SavedModelError as error:
@@ -252,6 +279,34 @@ def _targets_data(results: dict[Target, list[CheckResult]]) -> dict[str, Any]:
         target: {"ready": is_ready(found), "results": [dataclasses.asdict(r) for r in found]}
         for target, found in results.items()
     }
+
+
+# serve --------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run ``serve`` in the foreground: print the URLs, answer until interrupted."""
+    from .serving.model import ServingError
+    from .serving.worker import HOST, ServerInfo, run_server
+
+    def ready(info: ServerInfo) -> None:
+        rest = f"http://{HOST}:{info.rest_port}"
+        versions = ", ".join(str(v) for v in info.versions if v is not None) or "unversioned"
+        print(f"Serving {info.model_name!r} (versions: {versions}) on {HOST}; Ctrl-C stops.")
+        print(f"TF Serving REST: {rest}/v1/models/{info.model_name}")
+        if info.grpc_port is not None:
+            print(f"TF Serving gRPC: {HOST}:{info.grpc_port}")
+        print(f"EAS:             {rest}/api/predict/{info.model_name}", flush=True)
+
+    try:
+        run_server(args.path, model_name=args.model_name, port=args.port,
+                   grpc_port=args.grpc_port, eas_token=args.eas_token, on_ready=ready)
+    except (SavedModelError, ServingError, OSError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+    return EXIT_OK
 
 
 # convert ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from .._serve_loader import SERVE_TAGS, error_message, load_for_serving
 from ..savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
 from ..savedmodel.layout import locate
 from ..savedmodel.reader import read_saved_model
+from ..sources.framework_internals import run_session_unchecked
 
 __all__ = [
     "CLASSIFY_METHOD",
@@ -172,8 +173,7 @@ class ServedModel:
         _check_input_names(signature, inputs)
         aliases = self._output_aliases(signature, output_filter)
         input_aliases = tuple(sorted(inputs))
-        feeds = [_as_feed(inputs[alias], signature.inputs[alias].dtype, index)
-                 for index, alias in enumerate(input_aliases)]
+        feeds = [_as_feed(inputs[alias]) for alias in input_aliases]
         run = self._callable(signature_name, input_aliases, aliases)
         return dict(zip(aliases, run(*feeds), strict=True))
 
@@ -204,24 +204,40 @@ class ServedModel:
 
     def _callable(self, signature_name: str, input_aliases: tuple[str, ...],
                   output_aliases: tuple[str, ...]) -> Any:
-        """A session callable feeding ``input_aliases`` and fetching ``output_aliases``.
+        """A function of the input values that feeds ``input_aliases`` and returns the
+        values of ``output_aliases``.
 
-        It runs through TensorFlow's C++ session without the Python checks of
-        ``Session.run``, so a wrong dtype or shape gets TensorFlow's own
-        message, as TF Serving's ``Session::Run`` does.
+        It runs the session as TF Serving's C++ ``Session::Run`` does, without
+        the Python checks of ``Session.run``, so a wrong dtype or shape gets
+        TensorFlow's own message and a shape the graph accepts is accepted.
         """
         key = (signature_name, input_aliases, output_aliases)
         with self._lock:
             run = self._callables.get(key)
             if run is None:
-                signature = self.signature_defs[signature_name]
-                graph = self.session.graph
-                feeds = [graph.get_tensor_by_name(_dense_name(signature.inputs[alias], alias))
-                         for alias in input_aliases]
-                fetches = [graph.get_tensor_by_name(_dense_name(signature.outputs[alias], alias))
-                           for alias in output_aliases]
-                run = _guarded(self.session.make_callable(fetches, feed_list=feeds))
+                run = self._make_callable(self.signature_defs[signature_name], input_aliases,
+                                          output_aliases)
                 self._callables[key] = run
+        return run
+
+    def _make_callable(self, signature: Any, input_aliases: tuple[str, ...],
+                       output_aliases: tuple[str, ...]) -> Any:
+        import tensorflow as tf
+
+        graph = self.session.graph
+        feeds = [graph.get_tensor_by_name(_dense_name(signature.inputs[alias], alias))
+                 for alias in input_aliases]
+        fetches = [graph.get_tensor_by_name(_dense_name(signature.outputs[alias], alias))
+                   for alias in output_aliases]
+
+        def run(*values: Any) -> list[Any]:
+            try:
+                fed = list(zip(feeds, values, strict=True))
+                return run_session_unchecked(self.session, fed, fetches)
+            except tf.errors.OpError as error:
+                raise ServingError(_CODE_NAMES.get(error.error_code, "UNKNOWN"),
+                                   _op_error_message(error)) from error
+
         return run
 
     # classify and regress ------------------------------------------------------------
@@ -346,47 +362,16 @@ def _check_input_names(signature: Any, inputs: Mapping[str, Any]) -> None:
         f"{{{_join(sent - expected)}}}. Missing but required: {{{_join(expected - sent)}}}.")
 
 
-def _as_feed(value: Any, dtype_enum: int, index: int) -> Any:
-    """``value`` as the session takes it, refused as TF Serving's ``Session::Run``
-    refuses a tensor whose dtype is not the signature's (``Expects arg[0] to be float
-    but double is provided``); ``str`` values become UTF-8 bytes, as a proto carries them."""
+def _as_feed(value: Any) -> Any:
+    """``value`` as an array for the session; ``str`` values become UTF-8 bytes, as a
+    TensorProto carries them. Nothing else is converted: TensorFlow refuses a dtype
+    that is not the signature's, as it does in TF Serving."""
     import numpy as np
-    import tensorflow as tf
 
     array = np.asarray(value)
-    expected = tf.as_dtype(dtype_enum)
-    is_text = array.dtype.kind in "USO"
-    if expected == tf.string and is_text:
-        if array.dtype.kind == "U":
-            return np.vectorize(lambda text: text.encode("utf-8"), otypes=[object])(array)
-        return array.astype(object)
-    given = "string" if is_text else _type_name(tf.as_dtype(array.dtype))
-    if given != _type_name(expected):
-        raise ServingError("INVALID_ARGUMENT", f"Expects arg[{index}] to be "
-                           f"{_type_name(expected)} but {given} is provided")
+    if array.dtype.kind == "U":
+        return np.vectorize(lambda text: text.encode("utf-8"), otypes=[object])(array)
     return array
-
-
-def _type_name(dtype: Any) -> str:
-    """TensorFlow's ``DataTypeString``: ``float``, ``double``, ``int32``, ``string``."""
-    return {"float32": "float", "float64": "double", "float16": "half"}.get(dtype.name,
-                                                                             dtype.name)
-
-
-def _guarded(run: Any) -> Any:
-    """``run`` with TensorFlow's run errors turned into :class:`ServingError`."""
-    import tensorflow as tf
-
-    def guarded(*args: Any) -> Any:
-        try:
-            return run(*args)
-        except tf.errors.OpError as error:
-            raise ServingError(_CODE_NAMES.get(error.error_code, "UNKNOWN"),
-                               _op_error_message(error)) from error
-        except (TypeError, ValueError) as error:  # a value numpy cannot make a tensor of
-            raise ServingError("INVALID_ARGUMENT", str(error)) from error
-
-    return guarded
 
 
 def _op_error_message(error: Any) -> str:

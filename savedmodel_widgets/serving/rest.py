@@ -28,10 +28,20 @@ from .json_tensor import (
 )
 from .model import ModelRepository, ServedModel, ServingError
 
-__all__ = ["HTTP_STATUS", "MAX_BODY_BYTES", "TFServingRestHandler", "status_json"]
+__all__ = [
+    "HTTP_STATUS",
+    "MAX_BODY_BYTES",
+    "TFServingRestHandler",
+    "metadata_json",
+    "status_json",
+]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-"""The largest request body the preview server reads (64 MiB)."""
+"""The largest request body the preview server answers (64 MiB)."""
+
+MAX_STREAM_BYTES = 1024 * 1024 * 1024
+"""The largest body the HTTP server reads to its end to answer 413 (1 GiB); beyond it
+Tornado closes the connection with a bare 400."""
 
 HTTP_STATUS = {
     "OK": 200, "CANCELLED": 499, "UNKNOWN": 500, "INVALID_ARGUMENT": 400,
@@ -51,13 +61,30 @@ _STATUS_PATH = re.compile(
 _INT64_MAX = 2**63 - 1
 
 
+@tornado.web.stream_request_body
 class TFServingRestHandler(tornado.web.RequestHandler):
-    """Every ``/v1/...`` request: model status, metadata, predict, classify, regress."""
+    """Every ``/v1/...`` request: model status, metadata, predict, classify, regress.
+
+    A body larger than :data:`MAX_BODY_BYTES` is read to its end without being
+    kept, then refused with an error answer (HTTP 413).
+    """
 
     repository: ModelRepository
 
     def initialize(self, repository: ModelRepository) -> None:
         self.repository = repository
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def prepare(self) -> None:
+        self.set_header("Content-Type", "application/json")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= MAX_BODY_BYTES:
+            self._chunks.append(chunk)
+        else:
+            self._chunks.clear()
 
     async def get(self) -> None:
         await self._answer("GET")
@@ -66,15 +93,17 @@ class TFServingRestHandler(tornado.web.RequestHandler):
         await self._answer("POST")
 
     async def _answer(self, method: str) -> None:
-        self.set_header("Content-Type", "application/json")
+        if self._size > MAX_BODY_BYTES:
+            self.set_status(413)
+            self.finish(json.dumps({"error": f"The request body ({self._size} bytes) is larger "
+                                    f"than the preview server's limit of {MAX_BODY_BYTES} "
+                                    "bytes."}))
+            return
+        body = b"".join(self._chunks)
         try:
-            if len(self.request.body) > MAX_BODY_BYTES:
-                raise ServingError("INVALID_ARGUMENT", f"Request body of "
-                                   f"{len(self.request.body)} bytes is larger than the "
-                                   f"preview server's limit of {MAX_BODY_BYTES} bytes.")
             loop = tornado.ioloop.IOLoop.current()
             text = await loop.run_in_executor(None, self._process, method, self.request.path,
-                                              self.request.body)
+                                              body)
         except ServingError as error:
             self.set_status(HTTP_STATUS.get(error.code, 500))
             text = json.dumps({"error": error.message})

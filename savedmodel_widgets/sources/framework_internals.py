@@ -33,6 +33,7 @@ __all__ = [
     "partitioned_variable",
     "recorded_build_shapes",
     "recorded_input_spec",
+    "run_session_unchecked",
     "session_closed",
     "traced_concrete_functions",
     "trackable_object_graph",
@@ -172,6 +173,21 @@ def traced_concrete_functions(function: Any) -> list[Any]:
 def session_closed(session: Any) -> bool:
     """Whether a ``tf.compat.v1.Session`` has been closed."""
     return bool(_read(session, "_closed", "whether a session is closed"))
+
+
+def run_session_unchecked(session: Any, feeds: list[tuple[Any, Any]],
+                          fetches: list[Any]) -> list[Any]:
+    """Run ``session`` as C++ ``Session::Run`` does (TF Serving's call): the values go
+    to TensorFlow as they are, without ``Session.run``'s Python checks (a feed's shape
+    against the tensor's static shape, numpy's cast to the tensor's dtype), so a bad
+    value gets TensorFlow's own error. ``feeds`` are ``(graph tensor, numpy value)``."""
+    run = _read(session, "_call_tf_sessionrun", "the session's C run call")
+
+    def output(tensor: Any) -> Any:
+        return _read(tensor, "_as_tf_output", "a graph tensor's C handle")()
+
+    return list(run(None, {output(tensor): value for tensor, value in feeds},
+                    [output(tensor) for tensor in fetches], [], None))
 
 
 def partitioned_variable(variable: Any) -> bool:
