@@ -44,7 +44,7 @@ def exported(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(exported):
-    from savedmodel_widgets.serving.server import serve
+    from savedmodel_widgets import serve
 
     with serve(exported[0], eas_token=TOKEN, grpc_port=0) as handle:
         yield handle

@@ -70,7 +70,7 @@ def model_path(tf, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(model_path):
-    from savedmodel_widgets.serving.server import serve
+    from savedmodel_widgets import serve
 
     with serve(model_path, model_name=MODEL, eas_token=TOKEN) as handle:
         yield handle
