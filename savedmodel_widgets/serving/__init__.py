@@ -7,4 +7,4 @@ in a background process and returns a handle with the URLs.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = ()
