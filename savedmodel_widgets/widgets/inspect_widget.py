@@ -16,6 +16,7 @@ from ..verifier import VerifyReport, verify
 from ._found import placeholder_text, same_path, show_path
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
+from .try_it import TryItPanel
 
 __all__ = ["InspectWidget"]
 
@@ -88,6 +89,8 @@ class InspectWidget(widgets.VBox):
         )
         self.status = widgets.HTML()
         self.view = ResultView(SECTIONS)
+        self.try_it = TryItPanel()
+        self.view.add_tab("try", "Try it", self.try_it)
         super().__init__([
             self.title,
             widgets.HBox([self.path_text, self.version]),
@@ -175,6 +178,11 @@ class InspectWidget(widgets.VBox):
         self.status.value = ok_html(summary) if report.ok else error_html(summary)
         return report
 
+    def close(self) -> None:
+        """Stop the Try it tab's preview server, then close the widget."""
+        self.try_it.close()
+        super().close()
+
     # --- helpers ---------------------------------------------------------
 
     def _read(self, version: int | None = None) -> None:
@@ -216,6 +224,7 @@ class InspectWidget(widgets.VBox):
             self.view.show_info(info)
             self.view.set("verification", note_html(NOT_VERIFIED))
         self._show_versions(info)
+        self.try_it.set_model(info)
         self.status.value = error_html(error) if error else ""
         self.verify_button.disabled = info is None
         self.error = error
