@@ -204,3 +204,17 @@ def test_generated_eas_code_sends_strings_and_a_filter(eas_python, server, tf, m
     expected = served(tf, model_path, "words", words=tf.constant(WORDS), x=X)
     assert list(got) == ["upper"]
     assert got["upper"].tolist() == expected["upper"].tolist()
+
+
+def test_an_oversized_body_gets_413_and_the_server_keeps_answering(
+        eas_python, server, tf, model_path):
+    from savedmodel_widgets.serving.rest import MAX_BODY_BYTES
+
+    request = urllib.request.Request(f"{endpoint(server)}/api/predict/{MODEL}",
+                                     data=bytes(MAX_BODY_BYTES + 1), method="POST",
+                                     headers={"Authorization": TOKEN})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=120)
+    assert raised.value.code == 413
+    assert "larger than the preview server's limit" in raised.value.read().decode()
+    assert_still_answers(eas_python, server, tf, model_path)

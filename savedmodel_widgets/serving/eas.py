@@ -34,6 +34,7 @@ import tornado.web
 from ..savedmodel._schema import enum_names
 from ..savedmodel.dtypes import dtype_name
 from ..savedmodel.info import DEFAULT_SIGNATURE, Signature, TensorInfo
+from ._bounded_body import BoundedBodyHandler
 from .eas_messages import decode_request, encode_response
 from .model import ModelRepository, ServingError
 from .rest import HTTP_STATUS, MAX_BODY_BYTES
@@ -115,14 +116,16 @@ def _type_name(dtype: str) -> str:
     return enum_names("DataType")[numbers[base]] if base in numbers else dtype
 
 
-class EasPredictHandler(tornado.web.RequestHandler):
+class EasPredictHandler(BoundedBodyHandler):
     """``GET`` and ``POST /api/predict/NAME`` for the models of a repository.
 
-    A body larger than :data:`~.rest.MAX_BODY_BYTES` is refused before it is read as a
-    request; the model runs on Tornado's thread pool, so the server keeps answering.
+    A body larger than :data:`~.rest.MAX_BODY_BYTES` is read without being kept and
+    answered 413; the model runs on Tornado's thread pool, so the server keeps answering.
     """
 
-    def initialize(self, repository: ModelRepository, token: str | None = None) -> None:
+    def initialize(self, repository: ModelRepository,  # type: ignore[override]
+                   token: str | None = None) -> None:
+        super().initialize()
         self.repository = repository
         self.token = token
 
@@ -138,11 +141,15 @@ class EasPredictHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(description))
 
     async def post(self, service: str) -> None:
+        if self.too_large:
+            self._answer(413, f"The request body ({self.body_size} bytes) is larger than the "
+                              f"preview server's limit of {MAX_BODY_BYTES} bytes.")
+            return
         if not self._authorized(service):
             return
         loop = tornado.ioloop.IOLoop.current()
         try:
-            body = await loop.run_in_executor(None, self._predict, service, self.request.body)
+            body = await loop.run_in_executor(None, self._predict, service, self.body)
         except ServingError as error:
             self._answer(HTTP_STATUS.get(error.code, 500), error.message)
             return
@@ -159,10 +166,6 @@ class EasPredictHandler(tornado.web.RequestHandler):
 
     def _predict(self, service: str, body: bytes) -> bytes:
         model = self.repository.get(service)
-        if len(body) > MAX_BODY_BYTES:
-            raise ServingError("INVALID_ARGUMENT", f"Request body of {len(body)} bytes is "
-                               f"larger than the preview server's limit of {MAX_BODY_BYTES} "
-                               "bytes.")
         try:
             request = decode_request(body)
         except ValueError as error:
@@ -175,7 +178,7 @@ class EasPredictHandler(tornado.web.RequestHandler):
             raise ServingError("INTERNAL", str(error)) from None
 
     def _authorized(self, service: str) -> bool:
-        if is_authorized(self.request.headers, self.request.body, service, self.token):
+        if is_authorized(self.request.headers, self.body, service, self.token):
             return True
         self._answer(401, "Authorization failed: send the service token as the EAS SDK "
                           "does (PredictClient.set_token) or as the Authorization header.")
