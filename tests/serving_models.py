@@ -26,17 +26,22 @@ KERAS_VERSIONS = (1, 2)
 
 
 def write_half_plus_two(tf, path: str) -> None:
-    """TF Serving's ``_generate_saved_model_for_half_plus_two`` (TF1 branch, CPU, main op)."""
+    """TF Serving's ``_generate_saved_model_for_half_plus_two`` (TF1 branch, CPU, main op),
+    without its asset file; its metadata JSON is the checked-in model's."""
     tf1 = tf.compat.v1
     with tf.Graph().as_default(), tf1.Session() as session:
         a = tf1.Variable(0.5, name="a")
         b = tf1.Variable(2.0, name="b")
         c = tf1.Variable(3.0, name="c")
-        serialized = tf1.placeholder(tf.string, name="tf_example", shape=[None])
+        # Unknown rank, as in the checked-in model; the TensorFlow that wrote it gave
+        # ParseExample's outputs the shape [?, 1] even so, which set_shape restores.
+        serialized = tf1.placeholder(tf.string, name="tf_example")
         features = tf1.parse_example(serialized, {
             "x": tf1.FixedLenFeature([1], dtype=tf.float32),
             "x2": tf1.FixedLenFeature([1], dtype=tf.float32, default_value=[0.0]),
         })
+        for parsed in features.values():
+            parsed.set_shape([None, 1])
         x = tf.identity(features["x"], name="x")
         y = tf.add(tf.multiply(a, x), b, name="y")
         y2 = tf.add(tf.multiply(a, x), c, name="y2")

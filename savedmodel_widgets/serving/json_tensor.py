@@ -36,6 +36,9 @@ Format = Literal["row", "columnar"]
 ``columnar``: it had ``inputs`` (the answer has ``outputs``)."""
 
 _BYTES_SUFFIX = "_bytes"
+_WRITABLE = ("float32", "float64", "int32", "int16", "int8", "uint8", "int64", "bool",
+             "uint32", "uint64")
+"""The output dtypes TF Serving's ``AddSingleValueAndAdvance`` writes (strings too)."""
 _DEBUG_LIMIT = 256
 _INT_RANGES = {"int32": 31, "int16": 31, "int8": 31, "uint8": 31, "int64": 63}
 
@@ -73,12 +76,20 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if not body:
         raise _invalid("JSON Parse error: The document is empty")
     try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        if isinstance(error, json.JSONDecodeError):
-            reason = "Invalid value." if error.msg == "Expecting value" else f"{error.msg}."
-            raise _invalid(f"JSON Parse error: {reason} at offset: {error.pos}") from None
+        text = body.decode("utf-8")
+        # rapidjson's kParseStopWhenDoneFlag: what follows the document is not read.
+        start = len(text) - len(text.lstrip())
+        document, _ = json.JSONDecoder().raw_decode(text, start)
+    except UnicodeDecodeError:
         raise _invalid("JSON Parse error: Invalid encoding in string.") from None
+    except json.JSONDecodeError as error:
+        reason = "Invalid value." if error.msg == "Expecting value" else f"{error.msg}."
+        if not text.strip():
+            reason = "The document is empty."
+        raise _invalid(f"JSON Parse error: {reason} at offset: {error.pos}") from None
+    except RecursionError:
+        raise _invalid("JSON Parse error: the document nests arrays or objects too deeply "
+                       "for the preview server's parser.") from None
     if not isinstance(document, dict):
         raise _invalid(f"JSON Value: {_debug(document)} Is not object")
     return document
@@ -185,7 +196,8 @@ def _array(values: list[Any], shape: list[int], dtype: Any) -> Any:
 
     numpy_dtype = object if dtype.name == "string" else dtype.as_numpy_dtype
     array = np.empty(len(values), dtype=numpy_dtype)
-    array[:] = values
+    with np.errstate(over="ignore"):  # a double beyond float's range is inf, as in C++
+        array[:] = values
     return array.reshape(shape)
 
 
@@ -448,6 +460,9 @@ def predict_answer(outputs: Mapping[str, Any], format: Format) -> str:
     """
     if not outputs:
         raise _invalid("Cannot convert empty tensor map to JSON")
+    for array in outputs.values():
+        if array.dtype != object and array.dtype.name not in _WRITABLE:
+            raise _invalid(f"Failed to write JSON value for tensor type: {array.dtype.name}")
     values = {alias: _json_values(array, alias.endswith(_BYTES_SUFFIX))
               for alias, array in outputs.items()}
     several = len(outputs) > 1

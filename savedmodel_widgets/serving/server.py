@@ -194,6 +194,9 @@ def _stop_process_keep_log(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
     process.wait()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 def _failure(report: dict[str, Any] | None, log_path: str,
