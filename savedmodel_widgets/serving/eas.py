@@ -7,10 +7,8 @@ What the handlers answer is based on:
   ``PredictResponse``, anything else is an error whose status and body text the SDK raises
   as ``PredictException(status, body)``, with the HTTP status TF Serving gives the error's
   code (the processor runs TensorFlow's serving code); the SDK retries a 5xx answer.
-- The token: with a token, the SDK sends ``Authorization: EAS <signature>``, the base64
-  HMAC-SHA1, keyed with the token, of ``"POST\\n<Content-MD5>\\n<Content-Type>\\n<Date>\\n
-  /api/predict/<service>"`` (the headers it sends beside it); ``curl`` users of EAS send the
-  token itself as ``Authorization``. Both are accepted; anything else answers 401.
+- The token: signed as the SDK signs it, or sent as it is (see :mod:`.eas_auth`); with a
+  token set, anything else answers 401.
 - ``GET``: EAS's documentation "Construct a request for a TensorFlow service" (the
   ``mnist_saved_model_example`` service): a JSON object with ``signature_name`` and, for
   ``inputs`` and ``outputs``, a list of ``{"name", "shape", "type"}`` with ``-1`` for an
@@ -21,10 +19,6 @@ What the handlers answer is based on:
 
 from __future__ import annotations
 
-import base64
-import email.utils
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -35,6 +29,7 @@ from ..savedmodel._schema import enum_names
 from ..savedmodel.dtypes import dtype_name
 from ..savedmodel.info import DEFAULT_SIGNATURE, Signature, TensorInfo
 from ._bounded_body import BoundedBodyHandler
+from .eas_auth import is_authorized
 from .eas_messages import decode_request, encode_response
 from .model import ModelRepository, ServingError
 from .rest import HTTP_STATUS, MAX_BODY_BYTES
@@ -43,58 +38,11 @@ __all__ = [
     "EAS_PATH",
     "EasPredictHandler",
     "eas_handlers",
-    "eas_signature",
     "eas_signature_description",
-    "is_authorized",
-    "signed_headers",
 ]
 
 EAS_PATH = r"/api/predict/([^/]+)"
 """The URL pattern of an EAS service; the group is the service (model) name."""
-
-def eas_signature(token: str, content_md5: str, content_type: str, date: str,
-                  service: str) -> str:
-    """The ``Authorization`` value the EAS SDK sends: ``EAS`` and the base64 HMAC-SHA1,
-    keyed with the token, of the verb, the body's MD5, its type, the date and the path."""
-    signed = "\n".join(("POST", content_md5, content_type, date, f"/api/predict/{service}"))
-    digest = hmac.new(token.encode(), signed.strip().encode(), hashlib.sha1).digest()
-    return f"EAS {base64.b64encode(digest).decode()}"
-
-
-def signed_headers(body: bytes, token: str, service: str, content_type: str) -> dict[str, str]:
-    """The headers the EAS SDK's ``PredictClient`` adds to a request when it has a token."""
-    content_md5 = hashlib.md5(body).hexdigest()
-    date = email.utils.formatdate(usegmt=True)
-    return {"Content-MD5": content_md5, "Date": date, "Content-Type": content_type,
-            "Authorization": eas_signature(token, content_md5, content_type, date, service)}
-
-
-def is_authorized(headers: Any, body: bytes, service: str, token: str | None) -> bool:
-    """Whether a request carries ``token`` the way the EAS SDK or ``curl`` sends it.
-
-    Parameters
-    ----------
-    headers : mapping of str to str
-        The request's headers (case-insensitive, as Tornado's ``HTTPHeaders``).
-    body : bytes
-        The request body (its MD5 must be the ``Content-MD5`` that was signed).
-    service : str
-        The service name of the URL, which the SDK signs as ``/api/predict/NAME``.
-    token : str or None
-        The service's token; ``None`` or empty lets every request through.
-    """
-    if not token:
-        return True
-    authorization = headers.get("Authorization", "")
-    if hmac.compare_digest(authorization.encode(), token.encode()):
-        return True
-    content_md5 = headers.get("Content-MD5", "")
-    if content_md5 != hashlib.md5(body).hexdigest():
-        return False
-    expected = eas_signature(token, content_md5, headers.get("Content-Type", ""),
-                             headers.get("Date", ""), service)
-    return hmac.compare_digest(authorization.encode(), expected.encode())
-
 
 def eas_signature_description(signature: Signature) -> dict[str, Any]:
     """What ``GET /api/predict/NAME`` answers for ``signature`` (see the module docstring)."""

@@ -24,7 +24,7 @@ import numpy as np
 from ..savedmodel.info import Signature
 from .client_code import Protocol as ClientProtocol
 from .client_code import client_code
-from .eas import signed_headers
+from .eas_auth import signed_headers
 from .eas_messages import decode_response, encode_request
 
 __all__ = [
