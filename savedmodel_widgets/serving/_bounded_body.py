@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tornado.web
 
-from .rest import MAX_BODY_BYTES
-
 
 @tornado.web.stream_request_body
 class BoundedBodyHandler(tornado.web.RequestHandler):
-    """Streams the body in; past :data:`~.rest.MAX_BODY_BYTES` it drops what it read, so a
-    huge request costs no memory and is answered (``too_large``) instead of cut off."""
+    """Streams the body in; past :attr:`max_body_bytes` it drops what it read, so a huge
+    request costs no memory and is answered (see :attr:`too_large`) instead of cut off."""
+
+    max_body_bytes = 0
+    """The largest body kept; subclasses set it."""
 
     def initialize(self) -> None:
         self._chunks: list[bytes] = []
@@ -18,7 +19,7 @@ class BoundedBodyHandler(tornado.web.RequestHandler):
 
     def data_received(self, chunk: bytes) -> None:
         self.body_size += len(chunk)
-        if self.body_size <= MAX_BODY_BYTES:
+        if self.body_size <= self.max_body_bytes:
             self._chunks.append(chunk)
         else:
             self._chunks.clear()
@@ -26,7 +27,7 @@ class BoundedBodyHandler(tornado.web.RequestHandler):
     @property
     def too_large(self) -> bool:
         """Whether the body was larger than the limit (and so not kept)."""
-        return self.body_size > MAX_BODY_BYTES
+        return self.body_size > self.max_body_bytes
 
     @property
     def body(self) -> bytes:

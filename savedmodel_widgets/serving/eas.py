@@ -71,6 +71,8 @@ class EasPredictHandler(BoundedBodyHandler):
     answered 413; the model runs on Tornado's thread pool, so the server keeps answering.
     """
 
+    max_body_bytes = MAX_BODY_BYTES
+
     def initialize(self, repository: ModelRepository,  # type: ignore[override]
                    token: str | None = None) -> None:
         super().initialize()
