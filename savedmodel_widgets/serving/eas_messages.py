@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..savedmodel._schema import class_of, compile_pool
+from ..savedmodel._schema import class_of, compile_pool, enum_names
 
 __all__ = [
     "EAS_DTYPES",
@@ -35,15 +35,11 @@ __all__ = [
 
 _PACKAGE = "eas"
 
-_SCHEMA = """
-enum ArrayDataType {
-  DT_INVALID = 0; DT_FLOAT = 1; DT_DOUBLE = 2; DT_INT32 = 3; DT_UINT8 = 4;
-  DT_INT16 = 5; DT_INT8 = 6; DT_STRING = 7; DT_COMPLEX64 = 8; DT_INT64 = 9;
-  DT_BOOL = 10; DT_QINT8 = 11; DT_QUINT8 = 12; DT_QINT32 = 13; DT_BFLOAT16 = 14;
-  DT_QINT16 = 15; DT_QUINT16 = 16; DT_UINT16 = 17; DT_COMPLEX128 = 18;
-  DT_HALF = 19; DT_RESOURCE = 20; DT_VARIANT = 21;
-}
+_LAST_ARRAY_DATA_TYPE = 21
+"""The SDK's ``ArrayDataType`` is TensorFlow's ``DataType`` from ``DT_INVALID`` (0) to
+``DT_VARIANT`` (21), with the same names and numbers."""
 
+_MESSAGES = """
 message ArrayShape {
   repeated int64 dim = 1;
 }
@@ -109,7 +105,10 @@ class EasRequest:
 
 @functools.cache
 def _message_class(name: str) -> Any:
-    pool = compile_pool(_SCHEMA, _PACKAGE, "savedmodel_widgets/eas_tf_request.proto")
+    values = " ".join(f"{enum_name} = {number};" for number, enum_name
+                      in sorted(enum_names("DataType").items()) if number <= _LAST_ARRAY_DATA_TYPE)
+    schema = f"enum ArrayDataType {{ {values} }}\n{_MESSAGES}"
+    pool = compile_pool(schema, _PACKAGE, "savedmodel_widgets/eas_tf_request.proto")
     return class_of(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
 
 
