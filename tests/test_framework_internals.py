@@ -108,3 +108,19 @@ def test_a_missing_attribute_is_a_loud_error_naming_the_version(keras_model):
 
     with pytest.raises(FrameworkAPIError, match=rf"_inbound_nodes.*Keras {keras.__version__}"):
         internals.keras_node(Detached(), 0)
+
+
+def test_run_session_unchecked_runs_as_cpp_session_run(tf):
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default() as graph:
+        x = tf1.placeholder(tf.float32, [None, 1], name="x")
+        y = tf.identity(x * 2.0, name="y")
+        session = tf1.Session(graph=graph)
+    value = np.array([[1.0, 2.0]], np.float32)  # Session.run refuses this shape
+    with pytest.raises(ValueError, match="Cannot feed value of shape"):
+        session.run(y, {x: value})
+    (doubled,) = internals.run_session_unchecked(session, [(x, value)], [y])
+    np.testing.assert_allclose(doubled, [[2.0, 4.0]])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Expects arg.0. to be float"):
+        internals.run_session_unchecked(session, [(x, value.astype(np.float64))], [y])
+    session.close()

@@ -142,11 +142,16 @@ class _Servicer:
     def Classify(self, request: Any, context: Any) -> Any:  # noqa: N802
         return self._call(context, lambda: self._classify(request))
 
-    def _classify(self, request: Any) -> Any:
+    def _on_examples(self, request: Any) -> tuple[ServedModel, list[bytes], Any]:
+        """The model a classify or regress request names, its examples and the answer's spec."""
         model = self.repository.get(request.model_spec.name, _version(request.model_spec))
-        found = model.classify(request.model_spec.signature_name, _examples(request.input))
-        response = self.apis.classification_pb2.ClassificationResponse(
-            model_spec=_model_spec(self.apis, request, model, request.model_spec.signature_name))
+        spec = _model_spec(self.apis, request, model, request.model_spec.signature_name)
+        return model, _examples(request.input), spec
+
+    def _classify(self, request: Any) -> Any:
+        model, examples, spec = self._on_examples(request)
+        found = model.classify(request.model_spec.signature_name, examples)
+        response = self.apis.classification_pb2.ClassificationResponse(model_spec=spec)
         for classes in found:
             added = response.result.classifications.add()
             for one in classes:
@@ -157,10 +162,9 @@ class _Servicer:
         return self._call(context, lambda: self._regress(request))
 
     def _regress(self, request: Any) -> Any:
-        model = self.repository.get(request.model_spec.name, _version(request.model_spec))
-        values = model.regress(request.model_spec.signature_name, _examples(request.input))
-        response = self.apis.regression_pb2.RegressionResponse(
-            model_spec=_model_spec(self.apis, request, model, request.model_spec.signature_name))
+        model, examples, spec = self._on_examples(request)
+        values = model.regress(request.model_spec.signature_name, examples)
+        response = self.apis.regression_pb2.RegressionResponse(model_spec=spec)
         for value in values:
             response.result.regressions.add(value=value)
         return response

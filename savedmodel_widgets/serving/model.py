@@ -286,22 +286,8 @@ class ServedModel:
     def regress(self, signature_name: str | None, examples: Sequence[bytes]) -> list[float]:
         """Run a regress signature on serialized ``tf.Example`` protos, as TF Serving does.
 
-        Parameters
-        ----------
-        signature_name : str or None
-            The signature key; None or ``""`` means ``serving_default``.
-        examples : sequence of bytes
-            Serialized ``tf.train.Example`` protos, one per example.
-
-        Returns
-        -------
-        list of float
-            One regression value per example.
-
-        Raises
-        ------
-        ServingError
-            ``INVALID_ARGUMENT`` with TF Serving's message, as :meth:`classify`.
+        The parameters and errors are those of :meth:`classify`; the answer is
+        one regression value per example.
         """
         signature, name = self._method_signature(signature_name, REGRESS_METHOD, "regression")
         if len(signature.outputs) != 1:
