@@ -128,7 +128,7 @@ def try_request(
     try:
         outputs = senders[protocol](url, server.model_name, signature, arrays, output_filter,
                                     token)
-    except _AnswerError as error:
+    except _RequestFailed as error:
         return TryResult(protocol, {}, time.perf_counter() - started, code, str(error))
     except ValueError as error:  # an input the protocol cannot carry
         return TryResult(protocol, {}, 0.0, code, str(error))
@@ -138,8 +138,8 @@ def try_request(
     return TryResult(protocol, outputs, time.perf_counter() - started, code)
 
 
-class _AnswerError(Exception):
-    """The server answered with an error (the text says which)."""
+class _RequestFailed(Exception):
+    """No outputs: the server's error answer, or why the request could not be sent."""
 
 
 def _url(server: ServerEndpoints, protocol: str) -> str:
@@ -160,7 +160,7 @@ def _post(url: str, body: bytes, headers: Mapping[str, str]) -> bytes:
             return bytes(response.read())
     except urllib.error.HTTPError as error:
         text = error.read().decode("utf-8", "replace")
-        raise _AnswerError(f"HTTP {error.code}: {text}") from None
+        raise _RequestFailed(f"HTTP {error.code}: {text}") from None
 
 
 def _send_rest(url: str, model_name: str, signature: Signature,
@@ -207,7 +207,13 @@ def _send_grpc(url: str, model_name: str, signature: Signature,
                token: str | None) -> dict[str, np.ndarray]:
     import grpc
     import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    try:
+        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+    except ImportError:
+        raise _RequestFailed("Sending by gRPC needs tensorflow-serving-api: pip install "
+                           "--no-deps tensorflow-serving-api (--no-deps keeps your "
+                           "TensorFlow).") from None
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
@@ -221,5 +227,5 @@ def _send_grpc(url: str, model_name: str, signature: Signature,
         try:
             response = stub.Predict(request, timeout=TIMEOUT_SECONDS)
         except grpc.RpcError as error:
-            raise _AnswerError(f"{error.code().name}: {error.details()}") from None
+            raise _RequestFailed(f"{error.code().name}: {error.details()}") from None
     return {alias: tf.make_ndarray(tensor) for alias, tensor in response.outputs.items()}
