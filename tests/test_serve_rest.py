@@ -242,6 +242,8 @@ def test_classify_and_regress_with_context_and_several_examples(server):
 
 BAD_REQUESTS = [
     # (what, method, path under the model, body, HTTP status, error substring)
+    ("another HTTP method", "PUT", ":predict", '{"instances": [[1.0]]}', 400,
+     "Malformed request: PUT"),
     ("unknown signature", "POST", ":predict",
      '{"signature_name": "nope", "instances": [[1.0]]}', 400,
      'Serving signature name: "nope" not found in signature def'),

@@ -98,6 +98,15 @@ _BYTES_2X2 = """
     string_val: "hello" string_val: "world" string_val: "tf" string_val: "serving"
 """
 
+
+
+def _one_float(test: str, number: str, float_val: str) -> JsonToTensors:
+    """``{"instances": [number]}`` for one float input, read as ``float_val``."""
+    return JsonToTensors(test, {"default": "DT_FLOAT"}, f'{{ "instances": [{number}] }}', "row",
+                         {"default": "dtype: DT_FLOAT tensor_shape { dim { size: 1 } } "
+                                     f"float_val: {float_val}"})
+
+
 JSON_TO_TENSORS = [
     # json_tensor_test.cc, TEST(JsontensorTest, SingleUnnamedTensor)
     JsonToTensors("SingleUnnamedTensor", {"default": "DT_INT32"},
@@ -115,27 +124,14 @@ JSON_TO_TENSORS = [
                    double_val: 1.0 double_val: 2 double_val: 3 double_val: 4
                    double_val: 0.662 double_val: 0 double_val: 0.0"""}),
     # json_tensor_test.cc, TEST(JsontensorTest, FloatTensorWithPrecisionLoss), both requests
-    JsonToTensors("FloatTensorWithPrecisionLoss", {"default": "DT_FLOAT"},
-                  '{"instances": [1435774380]}', "row",
-                  {"default": "dtype: DT_FLOAT tensor_shape { dim { size: 1 } } "
-                              "float_val: 1435774380"}),
-    JsonToTensors("FloatTensorWithPrecisionLoss", {"default": "DT_FLOAT"},
-                  '{"instances": [1435774380.0]}', "row",
-                  {"default": "dtype: DT_FLOAT tensor_shape { dim { size: 1 } } "
-                              "float_val: 1435774380.0"}),
+    _one_float("FloatTensorWithPrecisionLoss", "1435774380", "1435774380"),
+    _one_float("FloatTensorWithPrecisionLoss", "1435774380.0", "1435774380.0"),
     # json_tensor_test.cc, TEST(JsontensorTest, FloatTensorThatExceedsMaxReturnsInf)
     # (std::numeric_limits<double>::max() as absl::Substitute writes it)
-    JsonToTensors("FloatTensorThatExceedsMaxReturnsInf", {"default": "DT_FLOAT"},
-                  '{ "instances": [1.79769e+308] }', "row",
-                  {"default": "dtype: DT_FLOAT tensor_shape { dim { size: 1 } } float_val: inf"}),
-    JsonToTensors("FloatTensorThatExceedsMaxReturnsInf", {"default": "DT_FLOAT"},
-                  '{ "instances": [-1.79769e+308] }', "row",
-                  {"default": "dtype: DT_FLOAT tensor_shape { dim { size: 1 } } "
-                              "float_val: -inf"}),
+    _one_float("FloatTensorThatExceedsMaxReturnsInf", "1.79769e+308", "inf"),
+    _one_float("FloatTensorThatExceedsMaxReturnsInf", "-1.79769e+308", "-inf"),
     # json_tensor_test.cc, TEST(JsontensorTest, FloatTensorThatExceedsMinReturnsZero)
-    JsonToTensors("FloatTensorThatExceedsMinReturnsZero", {"default": "DT_FLOAT"},
-                  '{ "instances": [2.22507e-308] }', "row",
-                  {"default": "dtype: DT_FLOAT tensor_shape { dim { size: 1 } } float_val: 0"}),
+    _one_float("FloatTensorThatExceedsMinReturnsZero", "2.22507e-308", "0"),
     # json_tensor_test.cc, TEST(JsontensorTest, SingleUnnamedTensorWithSignature)
     JsonToTensors("SingleUnnamedTensorWithSignature", {"default": "DT_INT32"},
                   '{"signature_name": "predict_images", "instances": [[1,2]]}', "row",
@@ -409,37 +405,37 @@ REGRESSION_RESULT = [0.2, 0.9, 1.0]
 REGRESSION_JSON = '{ "results": [ 0.2, 0.9, 1.0 ] }'
 
 _PREDICT = f"/v1/models/{HALF_PLUS_TWO}:predict"
+
+
+def _answered(test: str, where: str, body: str, answer: str) -> HandlerCase:
+    """A POST to ``/v1/models/<the model><where>`` that TF Serving answers with ``answer``."""
+    return HandlerCase(test, "POST", f"/v1/models/{HALF_PLUS_TWO}{where}", body, 200,
+                       json=answer)
+
+
 _STATUS_123 = """{"model_version_status": [{"version": "123", "state": "AVAILABLE",
                   "status": {"error_code": "OK", "error_message": ""}}]}"""
 
 HANDLER_CASES = [
     # http_rest_api_handler_test.cc, TEST_F(HttpRestApiHandlerTest, UnsupportedApiCalls)
-    HandlerCase("UnsupportedApiCalls", "GET", "/v1/foo", "", 400, error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/foo", "", 400, error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "GET", "/v1/models", "", 400, error="Missing model name"),
-    HandlerCase("UnsupportedApiCalls", "GET", "/v1/models/debug/model_name", "", 400,
-                error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/models", "", 400, error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "GET", "/v1/models/foo:predict", "", 400,
-                error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "GET", "/v1/models/foo/version/50:predict", "", 400,
-                error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/models/foo/version/50:regress", "", 400,
-                error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/models/foo/versions/HELLO:regress", "",
-                400, error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST",
-                "/v1/models/foo/versions/18446744073709551615:regress", "", 400,
-                error="Failed to convert version"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/models/foo/metadata", "", 400,
-                error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/models/foo/label/some_label:regress", "",
-                400, error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST",
-                "/v1/models/foo/versions/50/labels/some_label:regress", "", 400,
-                error="Malformed request"),
-    HandlerCase("UnsupportedApiCalls", "POST", "/v1/models/foo/versions/some_label:regress", "",
-                400, error="Malformed request"),
+    *(HandlerCase("UnsupportedApiCalls", method, path, "", 400, error=error)
+      for method, path, error in (
+          ("GET", "/v1/foo", "Malformed request"),
+          ("POST", "/v1/foo", "Malformed request"),
+          ("GET", "/v1/models", "Missing model name"),
+          ("GET", "/v1/models/debug/model_name", "Malformed request"),
+          ("POST", "/v1/models", "Malformed request"),
+          ("GET", "/v1/models/foo:predict", "Malformed request"),
+          ("GET", "/v1/models/foo/version/50:predict", "Malformed request"),
+          ("POST", "/v1/models/foo/version/50:regress", "Malformed request"),
+          ("POST", "/v1/models/foo/versions/HELLO:regress", "Malformed request"),
+          ("POST", "/v1/models/foo/versions/18446744073709551615:regress",
+           "Failed to convert version"),
+          ("POST", "/v1/models/foo/metadata", "Malformed request"),
+          ("POST", "/v1/models/foo/label/some_label:regress", "Malformed request"),
+          ("POST", "/v1/models/foo/versions/50/labels/some_label:regress", "Malformed request"),
+          ("POST", "/v1/models/foo/versions/some_label:regress", "Malformed request"),
+      )),
     # http_rest_api_handler_test.cc, TEST_F(HttpRestApiHandlerTest, PredictModelNameVersionErrors)
     HandlerCase("PredictModelNameVersionErrors", "POST", "/v1/models/foo:predict",
                 '{ "instances": [1] }', 404, error="Servable not found"),
@@ -463,30 +459,27 @@ HANDLER_CASES = [
     # http_rest_api_handler_test.cc, TEST_F(HttpRestApiHandlerTest, Predict)
     # (the label requests are left out: labels come from a model config, which the preview
     # does not have; version 123 is asked for explicitly where the test's config had only it)
-    HandlerCase("Predict", "POST", _PREDICT, '{"instances": [[1.0, 2.0], [3.0, 4.0]]}', 200,
-                json='{ "predictions": [[2.5, 3.0], [3.5, 4.0]] }'),
-    HandlerCase("Predict", "POST", f"/v1/models/{HALF_PLUS_TWO}/versions/123:predict",
-                '{"instances": [1.0, 2.0]}', 200, json='{ "predictions": [2.5, 3.0] }'),
-    HandlerCase("Predict", "POST", f"/v1/models/{HALF_PLUS_TWO}/versions/123:predict",
-                '{"signature_name": "serving_default", "instances": [3.0, 4.0]}', 200,
-                json='{ "predictions": [3.5, 4.0] }'),
-    HandlerCase("Predict", "POST", f"/v1/models/{HALF_PLUS_TWO}/versions/123:predict",
-                '{"signature_name": "serving_default", "inputs": [3.0, 4.0]}', 200,
-                json='{ "outputs": [3.5, 4.0] }'),
+    _answered("Predict", ":predict", '{"instances": [[1.0, 2.0], [3.0, 4.0]]}',
+              '{ "predictions": [[2.5, 3.0], [3.5, 4.0]] }'),
+    _answered("Predict", "/versions/123:predict", '{"instances": [1.0, 2.0]}',
+              '{ "predictions": [2.5, 3.0] }'),
+    _answered("Predict", "/versions/123:predict",
+              '{"signature_name": "serving_default", "instances": [3.0, 4.0]}',
+              '{ "predictions": [3.5, 4.0] }'),
+    _answered("Predict", "/versions/123:predict",
+              '{"signature_name": "serving_default", "inputs": [3.0, 4.0]}',
+              '{ "outputs": [3.5, 4.0] }'),
     # http_rest_api_handler_test.cc, TEST_F(HttpRestApiHandlerTest, Regress)
-    HandlerCase("Regress", "POST", f"/v1/models/{HALF_PLUS_TWO}:regress",
-                '{"signature_name": "regress_x_to_y", "examples": [ { "x": 80.0 } ] }', 200,
-                json='{ "results": [42] }'),
-    HandlerCase("Regress", "POST", f"/v1/models/{HALF_PLUS_TWO}/versions/123:regress",
-                '{"signature_name": "regress_x_to_y", "examples": [ { "x": 80.0 } ] }', 200,
-                json='{ "results": [42] }'),
+    *(_answered("Regress", where,
+                '{"signature_name": "regress_x_to_y", "examples": [ { "x": 80.0 } ] }',
+                '{ "results": [42] }') for where in (":regress", "/versions/123:regress")),
     # http_rest_api_handler_test.cc, TEST_F(HttpRestApiHandlerTest, Classify)
-    HandlerCase("Classify", "POST", f"/v1/models/{HALF_PLUS_TWO}:classify",
-                '{"signature_name": "classify_x_to_y", "examples": [ { "x": 20.0 } ] }', 200,
-                json='{ "results": [[["", 12]]] }'),
-    HandlerCase("Classify", "POST", f"/v1/models/{HALF_PLUS_TWO}/versions/123:classify",
-                '{"signature_name": "classify_x_to_y", "examples": [ { "x": 10.0 } ] }', 200,
-                json='{ "results": [[["", 7]]] }'),
+    _answered("Classify", ":classify",
+              '{"signature_name": "classify_x_to_y", "examples": [ { "x": 20.0 } ] }',
+              '{ "results": [[["", 12]]] }'),
+    _answered("Classify", "/versions/123:classify",
+              '{"signature_name": "classify_x_to_y", "examples": [ { "x": 10.0 } ] }',
+              '{ "results": [[["", 7]]] }'),
     # http_rest_api_handler_test.cc, TEST_F(HttpRestApiHandlerTest, GetStatus)
     HandlerCase("GetStatus", "GET", f"/v1/models/{HALF_PLUS_TWO}/versions/123", "", 200,
                 json=_STATUS_123),

@@ -29,6 +29,7 @@ __all__ = [
     "predict_inputs_from_json",
     "regress_answer",
     "signature_name_of",
+    "write_decimal",
 ]
 
 Format = Literal["row", "columnar"]

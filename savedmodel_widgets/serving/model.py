@@ -105,6 +105,13 @@ class ServedModel:
     tags : sequence of str
         The meta graph's tags (TF Serving's default: ``serve``).
 
+    Attributes
+    ----------
+    info : SavedModelInfo
+        The SavedModel as :func:`~savedmodel_widgets.read_saved_model` reads it.
+    session, meta_graph_def
+        The graph session and the meta graph it loaded.
+
     Raises
     ------
     ServingError
@@ -124,7 +131,7 @@ class ServedModel:
         except Exception as error:  # TensorFlow's load error, whatever its type
             raise ServingError(
                 "FAILED_PRECONDITION", f"Loading servable {name} version {version} from "
-                f"{path} failed: {type(error).__name__}: {error}"
+                f"{path} failed: {error_message(error)}"
             ) from error
         self._callables: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()

@@ -85,6 +85,12 @@ class TFServingRestHandler(BoundedBodyHandler):
     async def post(self) -> None:
         await self._answer("POST")
 
+    async def put(self) -> None:
+        await self._answer("PUT")  # "Malformed request", as TF Serving answers
+
+    async def delete(self) -> None:
+        await self._answer("DELETE")
+
     async def _answer(self, method: str) -> None:
         if self.too_large:
             self.set_status(413)
@@ -109,8 +115,8 @@ class TFServingRestHandler(BoundedBodyHandler):
         """TF Serving's ``HttpRestApiHandler::ProcessRequest``."""
         from urllib.parse import unquote
 
-        pattern = _PREDICTION_PATH if method == "POST" else _STATUS_PATH
-        match = pattern.fullmatch(path)
+        pattern = {"POST": _PREDICTION_PATH, "GET": _STATUS_PATH}.get(method)
+        match = pattern.fullmatch(path) if pattern is not None else None
         if match is None:
             raise ServingError("INVALID_ARGUMENT", f"Malformed request: {method} {path}")
         name, version_text, label, action = match.groups()
@@ -125,12 +131,14 @@ class TFServingRestHandler(BoundedBodyHandler):
             if action == "metadata":
                 return metadata_json(self.repository.get(name, version))
             return status_json(self.repository.status(name, version))
-        model = self.repository.get(name, version)
+        # TF Serving reads the body before it looks the model up: a malformed body is
+        # answered as such whatever the model name.
         document = parse_json(body)
         signature_name = signature_name_of(document)
         if action == "predict":
-            return _predict(model, signature_name, document)
+            return _predict(self.repository.get(name, version), signature_name, document)
         examples = examples_from_json(document)
+        model = self.repository.get(name, version)
         if action == "classify":
             return classify_answer(model.classify(signature_name, examples))
         return regress_answer(model.regress(signature_name, examples))
