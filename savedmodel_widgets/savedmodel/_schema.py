@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 PACKAGE = "tensorflow"
+FILE_NAME = "savedmodel_widgets/savedmodel_subset.proto"
 
 DATA_TYPE_ENUM = """
 enum DataType {
@@ -297,7 +298,9 @@ _TOKEN = re.compile(r"//[^\n]*|<|>|[{};=,]|[A-Za-z_][\w.]*|\d+")
 class _Compiler:
     """Turn the ``.proto`` subset above into a ``FileDescriptorProto`` (see :class:`_Proto`)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, package: str = PACKAGE, file_name: str = FILE_NAME) -> None:
+        self.package = package
+        self.file_name = file_name
         self.tokens = [t for t in _TOKEN.findall(text) if not t.startswith("//")]
         self.position = 0
         self.enums: set[str] = set()
@@ -316,15 +319,15 @@ class _Compiler:
 
     def compile(self) -> _Proto:
         file = _Proto()
-        file.add(_FILE_NAME, "savedmodel_widgets/savedmodel_subset.proto")
-        file.add(_FILE_PACKAGE, PACKAGE)
+        file.add(_FILE_NAME, self.file_name)
+        file.add(_FILE_PACKAGE, self.package)
         file.add(_FILE_SYNTAX, "proto3")
         while self.position < len(self.tokens):
             keyword = self.next()
             if keyword == "message":
-                self.message(file.add(_FILE_MESSAGE, _Proto()), PACKAGE)
+                self.message(file.add(_FILE_MESSAGE, _Proto()), self.package)
             elif keyword == "enum":
-                self.enum(file.add(_FILE_ENUM, _Proto()), PACKAGE)
+                self.enum(file.add(_FILE_ENUM, _Proto()), self.package)
             else:
                 raise SyntaxError(f"schema: unexpected {keyword!r}")
         for field, scope, type_name in self.pending:
@@ -465,6 +468,22 @@ def class_of(descriptor: Any) -> Any:
 
 @functools.cache
 def _pool(schema: str = SCHEMA) -> Any:
+    return compile_pool(schema)
+
+
+def compile_pool(schema: str, package: str = PACKAGE, file_name: str = FILE_NAME) -> Any:
+    """A new private descriptor pool holding the messages and enums of ``schema``.
+
+    Parameters
+    ----------
+    schema : str
+        Declarations in the ``.proto`` subset :data:`SCHEMA` uses (messages, enums,
+        ``repeated``, ``oneof``, ``map<K, V>``; no options, no imports).
+    package : str
+        The package the declarations go in (their full names start with it).
+    file_name : str
+        The name of the file descriptor in the pool.
+    """
     upb = _upb()
     if upb is None:
         from google.protobuf import descriptor_pool
@@ -472,7 +491,7 @@ def _pool(schema: str = SCHEMA) -> Any:
         pool = descriptor_pool.DescriptorPool()
     else:
         pool = upb.DescriptorPool()  # what descriptor_pool.DescriptorPool() returns under upb
-    pool.AddSerializedFile(_Compiler(schema).compile().encode())
+    pool.AddSerializedFile(_Compiler(schema, package, file_name).compile().encode())
     return pool
 
 

@@ -1,8 +1,9 @@
 """The preview server's Tornado application: TF Serving's REST API, and room for more.
 
 :func:`make_app` routes ``/v1/...`` to TF Serving's REST API
-(:class:`.rest.TFServingRestHandler`); other protocols (EAS's
-``/api/predict/NAME``) come in as ``extra_handlers``, which are matched first.
+(:class:`.rest.TFServingRestHandler`) and ``/api/predict/NAME`` to the EAS
+TensorFlow processor's protocol (:class:`.eas.EasPredictHandler`); more protocols come
+in as ``extra_handlers``, which are matched first.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import tornado.web
 
+from .eas import eas_handlers
 from .model import ModelRepository
 from .rest import TFServingRestHandler
 
@@ -39,6 +41,6 @@ def make_app(repository: ModelRepository, *, eas_token: str | None = None,
         Listen with ``app.listen(port, address="127.0.0.1",
         max_body_size=...)``, as :func:`~.server.serve` does.
     """
-    rules: list[Any] = [*extra_handlers,
+    rules: list[Any] = [*extra_handlers, *eas_handlers(repository, eas_token),
                         (r"(?i)/v1/.*", TFServingRestHandler, {"repository": repository})]
     return tornado.web.Application(rules, eas_token=eas_token, repository=repository)

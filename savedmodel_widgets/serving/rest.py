@@ -17,6 +17,7 @@ from typing import Any
 import tornado.ioloop
 import tornado.web
 
+from ._bounded_body import BoundedBodyHandler
 from .json_tensor import (
     classify_answer,
     examples_from_json,
@@ -61,8 +62,7 @@ _STATUS_PATH = re.compile(
 _INT64_MAX = 2**63 - 1
 
 
-@tornado.web.stream_request_body
-class TFServingRestHandler(tornado.web.RequestHandler):
+class TFServingRestHandler(BoundedBodyHandler):
     """Every ``/v1/...`` request: model status, metadata, predict, classify, regress.
 
     A body larger than :data:`MAX_BODY_BYTES` is read to its end without being
@@ -70,21 +70,14 @@ class TFServingRestHandler(tornado.web.RequestHandler):
     """
 
     repository: ModelRepository
+    max_body_bytes = MAX_BODY_BYTES
 
-    def initialize(self, repository: ModelRepository) -> None:
+    def initialize(self, repository: ModelRepository) -> None:  # type: ignore[override]
+        super().initialize()
         self.repository = repository
-        self._chunks: list[bytes] = []
-        self._size = 0
 
     def prepare(self) -> None:
         self.set_header("Content-Type", "application/json")
-
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size <= MAX_BODY_BYTES:
-            self._chunks.append(chunk)
-        else:
-            self._chunks.clear()
 
     async def get(self) -> None:
         await self._answer("GET")
@@ -99,13 +92,13 @@ class TFServingRestHandler(tornado.web.RequestHandler):
         await self._answer("DELETE")
 
     async def _answer(self, method: str) -> None:
-        if self._size > MAX_BODY_BYTES:
+        if self.too_large:
             self.set_status(413)
-            self.finish(json.dumps({"error": f"The request body ({self._size} bytes) is larger "
-                                    f"than the preview server's limit of {MAX_BODY_BYTES} "
+            self.finish(json.dumps({"error": f"The request body ({self.body_size} bytes) is "
+                                    f"larger than the preview server's limit of {MAX_BODY_BYTES} "
                                     "bytes."}))
             return
-        body = b"".join(self._chunks)
+        body = self.body
         try:
             loop = tornado.ioloop.IOLoop.current()
             text = await loop.run_in_executor(None, self._process, method, self.request.path,

@@ -19,6 +19,7 @@ from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
 from .signature_editor import SignatureList
 from .target_options import TargetOptions
+from .try_it import TryItPanel
 
 __all__ = [
     "ExportCallback",
@@ -64,6 +65,8 @@ class ExportPanel(widgets.VBox):
                                             layout=widgets.Layout(width="12em", display="none"))
         self.status = widgets.HTML()
         self.results = ResultView(["files", "signatures", "checks", "verification", "code"])
+        self.try_it = TryItPanel(getattr(self, "namespace", None))
+        self.results.add_tab("try", "Try it", self.try_it)
         self.editor = widgets.VBox(
             [self.signatures_box, self.target, self.target_note,
              widgets.HBox([self.export_button, self.progress]), self.status],
@@ -122,6 +125,11 @@ class ExportPanel(widgets.VBox):
         finally:
             self._finish()
 
+    def close(self) -> None:
+        """Stop the Try it tab's preview server, then close the widget."""
+        self.try_it.close()
+        super().close()
+
     # Building the spec -------------------------------------------------------------
 
     def set_source(self, obj: Any, *, source_name: str, directory: str,
@@ -147,6 +155,7 @@ class ExportPanel(widgets.VBox):
         self.error = ""
         self.status.value = ""
         self.results.clear()
+        self.try_it.set_model(None)
         replaced, self.signature_list = self.signature_list, None
         self.signatures_box.children = []
         if replaced is not None:
@@ -239,6 +248,7 @@ class ExportPanel(widgets.VBox):
         self.result = result
         self.results.show_info(result.info, runtime=result.spec.runtime)
         self.results.show_code(result.code)
+        self.try_it.set_model(result.info)
         self.results.select("signatures")
         report = result.report
         if report is None:

@@ -19,6 +19,7 @@ from ._found import placeholder_text, same_path, show_path
 from ._status import error_html, error_text, note_html, ok_html
 from .result_view import ResultView
 from .target_options import runtime_dropdown
+from .try_it import TryItPanel
 
 __all__ = ["InspectWidget"]
 
@@ -93,6 +94,8 @@ class InspectWidget(widgets.VBox):
         self.runtime = runtime_dropdown()
         self.status = widgets.HTML()
         self.view = ResultView(SECTIONS)
+        self.try_it = TryItPanel()
+        self.view.add_tab("try", "Try it", self.try_it)
         super().__init__([
             self.title,
             widgets.HBox([self.path_text, self.version]),
@@ -188,6 +191,11 @@ class InspectWidget(widgets.VBox):
         self.status.value = ok_html(summary) if report.ok else error_html(summary)
         return report
 
+    def close(self) -> None:
+        """Stop the Try it tab's preview server, then close the widget."""
+        self.try_it.close()
+        super().close()
+
     # --- helpers ---------------------------------------------------------
 
     def _read(self, version: int | None = None) -> None:
@@ -229,6 +237,7 @@ class InspectWidget(widgets.VBox):
             self.view.show_info(info, runtime=self.runtime.value)
             self.view.set("verification", note_html(NOT_VERIFIED))
         self._show_versions(info)
+        self.try_it.set_model(info)
         self.status.value = error_html(error) if error else ""
         self.verify_button.disabled = info is None
         self.error = error

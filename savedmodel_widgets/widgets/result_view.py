@@ -57,8 +57,16 @@ class ResultView(widgets.VBox):
             children=list(self.panes.values()),
             titles=[SECTIONS[key] for key in sections],
         )
+        self._keys = list(sections)
         super().__init__([self.header, self.tabs], **kwargs)
         self.layout.display = "none"
+
+    def add_tab(self, key: str, title: str, widget: widgets.Widget) -> None:
+        """Add a tab that holds a widget of its own (the Try it tab) after the sections."""
+        self._keys.append(key)
+        titles = (*self.tabs.titles, title)
+        self.tabs.children = (*self.tabs.children, widget)
+        self.tabs.titles = titles
 
     def clear(self) -> None:
         """Empty every section and hide the view."""
@@ -111,4 +119,4 @@ class ResultView(widgets.VBox):
 
     def select(self, section: str) -> None:
         """Bring a section's tab to the front."""
-        self.tabs.selected_index = list(self.panes).index(section)
+        self.tabs.selected_index = self._keys.index(section)

@@ -1,0 +1,82 @@
+"""The Try it tab of the export and inspect widgets, driven through traits and clicks with the
+real preview server: the answers are the numbers of calling the model here.
+
+Each test starts one server by clicking Start preview and stops it by closing the widget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.testing import assert_allclose
+from serving_models import build_keras_classifier, write_keras_classifier
+from widget_helpers import html_text, quiet
+
+from savedmodel_widgets.serving.client_code import sample_inputs
+from savedmodel_widgets.widgets import ExportWidget, InspectWidget
+from savedmodel_widgets.widgets.try_it import SAMPLE
+
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
+ROWS = np.random.default_rng(7).random((5, 8), dtype=np.float32)
+
+
+def test_export_widget_tries_its_export_by_eas_with_a_notebook_array(tmp_path):
+    model = build_keras_classifier(seed=4)
+    widget = quiet(ExportWidget(namespace={"model": model, "rows": ROWS}), tmp_path / "model")
+    panel = widget.try_it
+    assert panel.start_button.disabled  # nothing exported yet
+    widget.export_button.click()
+    assert widget.result is not None
+    assert widget.results.tabs.titles[-1] == "Try it"
+    assert list(panel.signature.options) == ["serving_default"]
+    assert list(panel.input_choices["image"].options) == [SAMPLE, "rows"]
+
+    panel.token.value = "t0ken"
+    panel.start_button.click()
+    server = panel.server
+    assert panel.serving and server.running, html_text(panel.status.value)
+    assert panel.token.disabled and not panel.send_button.disabled
+
+    panel.protocol.value = "eas"
+    panel.input_choices["image"].value = "rows"
+    panel.send_button.click()
+    assert panel.error == "", panel.error
+    assert_allclose(panel.result.outputs["scores"], np.asarray(model(ROWS)), **TOLERANCE)
+    assert html_text(panel.status.value).startswith("Answered in ")
+    assert "scores" in html_text(panel.answer.value)
+    code = html_text(panel.code.value)
+    assert '"image": rows' in code and 'client.set_token("t0ken")' in code
+
+    panel.protocol.value = "grpc"
+    panel.input_choices["image"].value = SAMPLE
+    panel.send_button.click()
+    expected = np.asarray(model(sample_inputs(widget.result.info.signature())["image"]))
+    assert_allclose(panel.result.outputs["scores"], expected, **TOLERANCE)
+
+    widget.close()
+    assert not server.running and panel.server is None
+
+
+def test_inspect_widget_shows_the_server_error_and_stops_for_another_model(tmp_path):
+    models = write_keras_classifier(str(tmp_path / "classifier"))
+    widget = InspectWidget(tmp_path / "classifier", root=tmp_path)
+    panel = widget.try_it
+    panel.start_button.click()
+    server = panel.server
+    assert server.running, html_text(panel.status.value)
+
+    panel.protocol.value = "rest"
+    panel.send_button.click()
+    signature = widget.info.signature()
+    expected = np.asarray(models[2](sample_inputs(signature)["image"]))
+    assert_allclose(panel.result.outputs["scores"], expected, **TOLERANCE)
+
+    panel.namespace = {"wrong": np.zeros((1, 5), np.float32)}
+    panel.refresh_button.click()
+    panel.input_choices["image"].value = "wrong"
+    panel.send_button.click()
+    assert panel.error.startswith("HTTP 400:"), panel.error
+    assert "HTTP 400" in html_text(panel.status.value) and panel.answer.value == ""
+
+    widget.version.value = 1  # another SavedModel shown: its server is not this one
+    assert not server.running and not panel.serving and not panel.start_button.disabled
+    widget.close()
