@@ -31,6 +31,7 @@ from typing import Any, Literal
 from ..savedmodel._schema import DATA_TYPE_ENUM, message_class
 
 __all__ = [
+    "ALL_RELEASES",
     "DATA_FILE",
     "GRAPH_SCHEMA",
     "Incompatibility",
@@ -39,8 +40,11 @@ __all__ = [
     "PYTHON_OPS",
     "compact_attr_value",
     "find_incompatibilities",
+    "Tally",
     "graph_incompatibilities",
+    "incompatibilities",
     "op_registry",
+    "tally",
 ]
 
 DATA_FILE = "op_registry.json.gz"
@@ -233,7 +237,9 @@ class Incompatibility:
     default_valued: bool = False
 
 
-_NO_DEFAULT = object()
+ALL_RELEASES = -1
+"""A mask with every release's bit set: ``attr_names(op, ALL_RELEASES)`` is every
+attribute some release's ``op`` has."""
 
 
 class OpRegistry:
@@ -416,7 +422,7 @@ def graph_incompatibilities(graph: Any, release: str) -> list[Incompatibility]:
     bit = registry.bit(release)
     library = graph.library.function
     functions = {function.signature.name for function in library}
-    findings: dict[tuple[str, str], _Tally] = {}
+    findings: dict[tuple[str, str], Tally] = {}
     scopes: list[tuple[str, Iterable[Any]]] = [("", graph.node)]
     scopes += [(f"{function.signature.name}/", function.node_def) for function in library]
     known_attrs: dict[str, frozenset[str] | None] = {}
@@ -431,47 +437,63 @@ def graph_incompatibilities(graph: Any, release: str) -> list[Incompatibility]:
                 runs = op not in PYTHON_OPS and registry.runs_op(op, bit)
                 known = known_attrs[op] = registry.attr_names(op, bit) if runs else None
             if known is None:
-                _tally(findings, (op, ""), prefix + node.name, None)
+                tally(findings, op, "").add(prefix + node.name, None)
                 continue
-            for name in node.attr:
+            attrs = node.attr
+            for name in attrs:
                 if name not in known and name[0] != "_":
-                    _tally(findings, (op, name), prefix + node.name, node.attr[name])
-    return sorted((tally.result(registry, op, attr) for (op, attr), tally in findings.items()),
-                  key=_order)
+                    value = attrs[name].SerializeToString(deterministic=True)
+                    tally(findings, op, name).add(prefix + node.name, value)
+    return incompatibilities(findings)
 
 
-class _Tally:
-    """The nodes found for one op or attribute, and whether all held the default."""
+class Tally:
+    """The nodes found using one op or attribute: how many, the first few, and the
+    distinct serialized values of the attribute they hold."""
 
     __slots__ = ("count", "nodes", "values")
 
     def __init__(self) -> None:
         self.count = 0
         self.nodes: list[str] = []
-        self.values: list[Any] = []
+        self.values: set[bytes] = set()
+
+    def add(self, node: str, value: bytes | None) -> None:
+        """Count ``node``, whose attribute holds the serialized ``AttrValue`` ``value``
+        (``None`` for an op)."""
+        self.count += 1
+        if len(self.nodes) < EXAMPLE_NODES:
+            self.nodes.append(node)
+        if value is not None:
+            self.values.add(value)
 
     def result(self, registry: OpRegistry, op: str, attr: str) -> Incompatibility:
+        """The finding for ``op`` (and ``attr``, unless empty)."""
         if not attr:
             first = None if op in PYTHON_OPS else registry.first_release(op)
             kind: IncompatibilityKind = "op" if first else "custom-op"
             return Incompatibility(kind, op, "", tuple(self.nodes), self.count, first)
         default = registry.attr_default(op, attr)
+        parse = message_class("AttrValue", GRAPH_SCHEMA).FromString
         default_valued = default is not None and all(
-            compact_attr_value(value) == default for value in self.values)
+            compact_attr_value(parse(value)) == default for value in self.values)
         return Incompatibility("attr", op, attr, tuple(self.nodes), self.count,
                                registry.attr_first_release(op, attr), default_valued)
 
 
-def _tally(findings: dict[tuple[str, str], _Tally], key: tuple[str, str], node: str,
-           value: Any) -> None:
-    tally = findings.get(key)
-    if tally is None:
-        tally = findings[key] = _Tally()
-    tally.count += 1
-    if len(tally.nodes) < EXAMPLE_NODES:
-        tally.nodes.append(node)
-    if value is not None:
-        tally.values.append(value)
+def tally(findings: dict[tuple[str, str], Tally], op: str, attr: str) -> Tally:
+    """The tally of ``op`` and ``attr`` (``""`` for the op itself), new if need be."""
+    found = findings.get((op, attr))
+    if found is None:
+        found = findings[op, attr] = Tally()
+    return found
+
+
+def incompatibilities(findings: dict[tuple[str, str], Tally]) -> list[Incompatibility]:
+    """The tallies as findings: custom ops, then missing ops, then attributes, each by name."""
+    registry = op_registry()
+    return sorted((found.result(registry, op, attr) for (op, attr), found in findings.items()),
+                  key=_order)
 
 
 _KIND_ORDER = {"custom-op": 0, "op": 1, "attr": 2}

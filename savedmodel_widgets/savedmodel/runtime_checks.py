@@ -23,8 +23,10 @@ from ..runtimes.catalogue import (
     Runtime,
     get_runtime,
     installed_release,
+    release_key,
     runtimes,
 )
+from ..runtimes.graph_scan import scan_incompatibilities, suspects
 from ..runtimes.op_registry import (
     GRAPH_SCHEMA,
     Incompatibility,
@@ -53,9 +55,10 @@ def on_runtime(runtime: str | Runtime | None) -> str:
     return f" on {chosen.name} (TensorFlow {chosen.release})"
 
 
-def serving_graph(info: SavedModelInfo) -> Any:
+def serving_graph(info: SavedModelInfo, data: bytes) -> Any:
     """The ``GraphDef`` (of :data:`GRAPH_SCHEMA`, attributes included) of the meta graph a
-    server loads: :attr:`SavedModelInfo.main_meta_graph`, read again from the model file.
+    server loads, :attr:`SavedModelInfo.main_meta_graph`, parsed from ``data``, the model
+    file's bytes.
 
     Raises
     ------
@@ -64,39 +67,82 @@ def serving_graph(info: SavedModelInfo) -> Any:
     """
     from google.protobuf.message import DecodeError
 
-    main = info.main_meta_graph
-    index = next(i for i, meta_graph in enumerate(info.meta_graphs) if meta_graph is main)
     proto = message_class("SavedModel", GRAPH_SCHEMA)()
-    path = os.path.join(info.path, PBTXT_FILE if info.format == "pbtxt" else PB_FILE)
     try:
-        with open(path, "rb") as file:
-            data = file.read()
         if info.format == "pbtxt":
             from ._text_proto import parse_text
 
             parse_text(data.decode("utf-8"), proto)
         else:
             proto.ParseFromString(data)
-        return proto.meta_graphs[index].graph_def
-    except (OSError, DecodeError, ValueError, IndexError) as error:
-        raise CorruptSavedModelError(
-            f"{path} cannot be read again for the runtime check ({error}); it changed since "
-            "it was read. Read the model again."
-        ) from error
+        return proto.meta_graphs[_main_index(info)].graph_def
+    except (DecodeError, ValueError, IndexError) as error:
+        raise _changed(_model_file(info), error) from error
 
 
 def runtime_findings(info: SavedModelInfo, runtime: Runtime) -> Iterator[Finding]:
     """The errors of loading the serving graph of ``info`` in ``runtime``: ops it does not
-    register, attributes it does not know, and ops no TensorFlow has."""
-    if info.main_meta_graph is None:
+    register, attributes it does not know, and ops no TensorFlow has.
+
+    A binary graph written by a release the registry covers is first searched for what
+    could be incompatible, without parsing (:func:`suspects`); only if something is found
+    are the suspect nodes looked at (:func:`scan_incompatibilities`). Any other graph is
+    parsed and every attribute of every node looked at."""
+    main = info.main_meta_graph
+    if main is None:
         return
-    for found in graph_incompatibilities(serving_graph(info), runtime.release):
+    from google.protobuf.message import DecodeError
+
+    data = _read(_model_file(info))
+    if info.format == "pb" and _registry_knows_writer(main.tensorflow_version):
+        only = suspects((op for op, _ in main.op_counts), data, runtime.release)
+        try:
+            found = scan_incompatibilities(data, _main_index(info), runtime.release, only) \
+                if only else []
+        except (DecodeError, IndexError) as error:
+            raise _changed(_model_file(info), error) from error
+    else:
+        found = graph_incompatibilities(serving_graph(info, data), runtime.release)
+    for each in found:
         yield Finding(
             level="error",
-            code=RUNTIME_CODES[found.kind],
-            message=_message(found, runtime),
-            fix=_fix(found, runtime),
+            code=RUNTIME_CODES[each.kind],
+            message=_message(each, runtime),
+            fix=_fix(each, runtime),
         )
+
+
+def _main_index(info: SavedModelInfo) -> int:
+    main = info.main_meta_graph
+    return next(i for i, meta_graph in enumerate(info.meta_graphs) if meta_graph is main)
+
+
+def _registry_knows_writer(version: str) -> bool:
+    """True when the TensorFlow ``version`` that wrote a graph is no newer than the newest
+    release of the registry (so every attribute it wrote is one some release knows)."""
+    try:
+        return release_key(version) <= release_key(op_registry().releases[-1])
+    except ValueError:
+        return False
+
+
+def _model_file(info: SavedModelInfo) -> str:
+    return os.path.join(info.path, PBTXT_FILE if info.format == "pbtxt" else PB_FILE)
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise _changed(path, error) from error
+
+
+def _changed(path: str, error: Exception) -> CorruptSavedModelError:
+    return CorruptSavedModelError(
+        f"{path} cannot be read again for the runtime check ({error}); it changed since "
+        "it was read. Read the model again."
+    )
 
 
 def runtime_not_chosen() -> Finding:
