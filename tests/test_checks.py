@@ -480,3 +480,14 @@ def test_runtime_findings_render(keras_default_export):
     html = render_checks(results, "eas", "eas:tensorflow_cpu_1.15")
     assert "EAS on eas:tensorflow_cpu_1.15 (TensorFlow 1.15): <span" in html
     assert "attr-not-in-runtime" in html and "debug_name" in html
+
+
+def test_runtime_check_of_a_text_format_model(saved_models):
+    """saved_model.pbtxt is parsed with every node's attributes, then walked in full."""
+    old = smw.check(saved_models["pbtxt"], "eas", runtime="eas:tensorflow_cpu_1.15")
+    (grad_a,) = [r for r in old if r.code == "attr-not-in-runtime" and "'grad_a'" in r.message]
+    assert grad_a.fix.startswith("Every such node holds grad_a's default")
+    binary = smw.check(saved_models["table_simple_save"], "eas", runtime="eas:tensorflow_cpu_1.15")
+    assert {r.message.split(":")[0] for r in old if r.code in RUNTIME_CODES} == {
+        r.message.split(":")[0] for r in binary if r.code in RUNTIME_CODES}
+    assert not codes(smw.check(saved_models["pbtxt"], "eas", runtime="installed")) & RUNTIME_CODES

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..savedmodel._schema import message_class
+from ..savedmodel._schema import graph_messages, message_class
 from .op_registry import (
     ALL_RELEASES,
     EXAMPLE_NODES,
     GRAPH_SCHEMA,
     PYTHON_OPS,
+    SAVED_MODEL_GRAPHS,
     Incompatibility,
     Tally,
     incompatibilities,
@@ -42,29 +43,7 @@ SCAN_SCHEMA = """
 message OpDef {
   string name = 1;
 }
-
-message FunctionDef {
-  OpDef signature = 1;
-  repeated bytes node_def = 3;
-}
-
-message FunctionDefLibrary {
-  repeated FunctionDef function = 1;
-}
-
-message GraphDef {
-  repeated bytes node = 1;
-  FunctionDefLibrary library = 2;
-}
-
-message MetaGraphDef {
-  GraphDef graph_def = 2;
-}
-
-message SavedModel {
-  repeated MetaGraphDef meta_graphs = 2;
-}
-"""
+""" + graph_messages("bytes") + SAVED_MODEL_GRAPHS
 """A SavedModel whose graph nodes stay serialized ``NodeDef`` bytes."""
 
 _NAME_TAG, _OP_TAG, _VALUE_TAG, _ATTR_TAG = 0x0A, 0x12, 0x12, 0x2A

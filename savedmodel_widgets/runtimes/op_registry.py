@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from ..savedmodel._schema import DATA_TYPE_ENUM, message_class
+from ..savedmodel._schema import DATA_TYPE_ENUM, TENSOR_SHAPE, graph_messages, message_class
 
 __all__ = [
     "ALL_RELEASES",
@@ -38,6 +38,7 @@ __all__ = [
     "IncompatibilityKind",
     "OpRegistry",
     "PYTHON_OPS",
+    "SAVED_MODEL_GRAPHS",
     "compact_attr_value",
     "find_incompatibilities",
     "Tally",
@@ -60,15 +61,19 @@ so they count as custom ops."""
 EXAMPLE_NODES = 3
 """How many node names an :class:`Incompatibility` keeps."""
 
-GRAPH_SCHEMA = DATA_TYPE_ENUM + """
-message TensorShapeProto {
-  message Dim {
-    int64 size = 1;
-  }
-  repeated Dim dim = 2;
-  bool unknown_rank = 3;
+SAVED_MODEL_GRAPHS = """
+message MetaGraphDef {
+  GraphDef graph_def = 2;
 }
 
+message SavedModel {
+  repeated MetaGraphDef meta_graphs = 2;
+}
+"""
+"""A SavedModel's meta graphs down to their graphs, in the schema syntax (the schema
+declares ``GraphDef``)."""
+
+GRAPH_SCHEMA = DATA_TYPE_ENUM + TENSOR_SHAPE + """
 message TensorProto {
   DataType dtype = 1;
   TensorShapeProto tensor_shape = 2;
@@ -128,33 +133,7 @@ message OpDef {
 message OpList {
   repeated OpDef op = 1;
 }
-
-message FunctionDef {
-  OpDef signature = 1;
-  repeated NodeDef node_def = 3;
-}
-
-message FunctionDefLibrary {
-  repeated FunctionDef function = 1;
-}
-
-message GraphDef {
-  repeated NodeDef node = 1;
-  FunctionDefLibrary library = 2;
-}
-
-message MetaGraphDef {
-  message MetaInfoDef {
-    repeated string tags = 4;
-  }
-  MetaInfoDef meta_info_def = 1;
-  GraphDef graph_def = 2;
-}
-
-message SavedModel {
-  repeated MetaGraphDef meta_graphs = 2;
-}
-"""
+""" + graph_messages("NodeDef") + SAVED_MODEL_GRAPHS
 """The messages the runtime check reads: the reader's subset plus every node's ``attr``
 and the ``OpList`` of a release, compiled into a pool of their own so that plain reading
 (which skips ``attr``) stays as fast as it is."""
