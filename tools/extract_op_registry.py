@@ -6,7 +6,8 @@ extracts only the native libraries, loads them in a subprocess with ctypes (the 
 library with ``RTLD_GLOBAL``, then the library that holds TensorFlow's C API:
 ``libtensorflow_cc.so.2`` where the wheel has it, else ``python/_pywrap_tensorflow_internal.so``)
 and calls ``TF_GetAllOpList()``: the ``OpList`` the runtime itself registers, with every
-attribute and its default. The installed TensorFlow's libraries are used in place for its
+attribute and its default; and ``TF_GetAllRegisteredKernels()``, for the ops it has a CPU
+kernel for. The installed TensorFlow's libraries are used in place for its
 release. Wheels and libraries are deleted as soon as a release is read; the serialized
 ``OpList`` of each release stays in a cache directory, so a rerun only merges.
 

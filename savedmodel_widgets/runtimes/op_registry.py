@@ -4,15 +4,17 @@ The data (``op_registry.json.gz`` beside this module) holds, for every release i
 :data:`~savedmodel_widgets.runtimes.catalogue.RELEASES`, the ``OpList`` that the release's
 own library returns from ``TF_GetAllOpList()``, read from its published wheel by
 ``tools/extract_op_registry.py``: each op with the releases that register it, and each of
-its attributes with the releases that know it and its default value. Ops come and go
-(``BoostedTreesBucketize`` is gone in 2.21), so releases are stored as sets (bit masks over
-the release list), not as a first release.
+its attributes with the releases that know it and its default value, and the releases
+whose library has a CPU kernel for the op (``TF_GetAllRegisteredKernels()``). Ops come and
+go (2.21 still registers ``BoostedTreesBucketize`` but has no kernel for it any more), so
+releases are stored as sets (bit masks over the release list), not as a first release.
 
 :func:`find_incompatibilities` says what in a ``GraphDef`` a release cannot load: ops it
 does not register, and attributes present on a node that its op definition lacks.
 TensorFlow's loader refuses both (``Op type not registered 'DisableCopyOnRead'``,
 ``NodeDef mentions attr 'debug_name' not in Op<name=VarHandleOp ...>``), whatever the
-attribute's value.
+attribute's value; an op whose kernel the release dropped fails too ("No OpKernel was
+registered to support Op").
 
 Default values are kept in a compact JSON form of ``AttrValue`` (see
 :func:`compact_attr_value`), enough to tell whether a node holds an attribute's default.
@@ -39,9 +41,9 @@ __all__ = [
     "OpRegistry",
     "PYTHON_OPS",
     "SAVED_MODEL_GRAPHS",
+    "Tally",
     "compact_attr_value",
     "find_incompatibilities",
-    "Tally",
     "graph_incompatibilities",
     "incompatibilities",
     "op_registry",
