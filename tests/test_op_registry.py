@@ -183,3 +183,39 @@ def test_the_fast_scan_finds_what_the_full_walk_finds(saved_models):
             only = suspects(ops, data, release)
             fast = scan_incompatibilities(data, index, release, only) if only else []
             assert fast == expected, (name, release)
+
+
+def test_the_fast_scan_reads_long_names_and_function_bodies(tf, tmp_path):
+    """Nodes whose names need a two-byte length are parsed; nodes inside functions are
+    named ``function/node``: the same findings as the full walk."""
+    from savedmodel_widgets.runtimes.graph_scan import scan_incompatibilities, suspects
+    from savedmodel_widgets.runtimes.op_registry import graph_incompatibilities
+    from savedmodel_widgets.savedmodel.reader import read_saved_model
+    from savedmodel_widgets.savedmodel.runtime_checks import serving_graph
+
+    long_name = "a_rather_long_scope/" * 8 + "product"
+    assert len(long_name) > 128
+
+    class Products(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = tf.Variable(tf.ones([4, 4]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def serve(self, x):
+            # tf.saved_model.save strips default attributes: these grad_a are kept.
+            product = tf.raw_ops.MatMul(a=x, b=self.weights, grad_a=True, name=long_name)
+            return {"y": tf.raw_ops.MatMul(a=product, b=self.weights, grad_a=True)}
+
+    module = Products()
+    path = tmp_path / "products"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    info = read_saved_model(path)
+    data = (path / "saved_model.pb").read_bytes()
+    ops = [op for op, _ in info.main_meta_graph.op_counts]
+    full = graph_incompatibilities(serving_graph(info, data), "1.15")
+    fast = scan_incompatibilities(data, 0, "1.15", suspects(ops, data, "1.15"))
+    assert fast == full
+    (grad_a,) = [found for found in fast if found.attr == "grad_a"]
+    assert grad_a.count == 2 and not grad_a.default_valued
+    assert any(node.endswith("/" + long_name) for node in grad_a.nodes), grad_a.nodes
