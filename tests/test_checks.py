@@ -491,3 +491,25 @@ def test_runtime_check_of_a_text_format_model(saved_models):
     assert {r.message.split(":")[0] for r in old if r.code in RUNTIME_CODES} == {
         r.message.split(":")[0] for r in binary if r.code in RUNTIME_CODES}
     assert not codes(smw.check(saved_models["pbtxt"], "eas", runtime="installed")) & RUNTIME_CODES
+
+
+def test_an_op_whose_kernel_the_runtime_dropped(tf, tmp_path):
+    """TensorFlow 2.21 registers BoostedTreesBucketize but has no kernel for it (its own
+    serve loader fails: the corpus' TF 2.1 Estimator export); 2.8 runs it."""
+    path = str(tmp_path / "bucketize")
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        x = tf1.placeholder(tf.float32, [None], name="x")
+        (buckets,) = tf.raw_ops.BoostedTreesBucketize(
+            float_values=[x], bucket_boundaries=[tf.constant([0.0, 1.0])])
+        signature = tf1.saved_model.signature_def_utils.predict_signature_def(
+            {"x": x}, {"bucket": tf.identity(buckets, name="bucket")})
+        builder = tf1.saved_model.Builder(path)
+        builder.add_meta_graph_and_variables(
+            session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    (dropped,) = [r for r in smw.check(path, runtime="installed") if r.code in RUNTIME_CODES]
+    assert dropped.code == "op-not-in-runtime" and "has no CPU kernel" in dropped.message
+    assert "TensorFlow 1.12 to 2.8 run BoostedTreesBucketize" in dropped.message
+    assert dropped.fix == "Choose 'tf:2.8' or older, whose TensorFlow 2.8 has it."
+    assert not codes(smw.check(path, runtime="tfserving:2.8")) & RUNTIME_CODES

@@ -242,15 +242,15 @@ def _fix(found: Incompatibility, runtime: Runtime) -> str:
             f"every such node holds {found.attr}'s default, so an export with "
             "strip_default_attrs=True (the TF1 builder's add_meta_graph_and_variables) drops it"
         )
-    if not runtime.is_installed:
+    if runtime.is_older_than(installed_release()):
         steps.append(
             f"export with savedmodel_widgets for this runtime (runtime={runtime.name!r}), "
             "which writes a graph it loads where the model allows"
         )
     alternative = _runtime_that_has_it(found, runtime)
     if alternative is not None:
-        newer = " or newer" if alternative.key > runtime.key else ""
-        steps.append(f"choose {alternative.name!r}{newer}, whose TensorFlow "
+        than = "newer" if alternative.key > runtime.key else "older"
+        steps.append(f"choose {alternative.name!r} or {than}, whose TensorFlow "
                      f"{alternative.release} has it")
     if not steps:
         return f"No runtime of this kind has {found.op}; build the model without it."
@@ -259,11 +259,13 @@ def _fix(found: Incompatibility, runtime: Runtime) -> str:
 
 
 def _runtime_that_has_it(found: Incompatibility, runtime: Runtime) -> Runtime | None:
-    """The oldest runtime of the same server kind newer than ``runtime`` whose TensorFlow
-    has the op (and attribute), else the newest older one that has it."""
+    """The oldest runtime of the same server kind (a TensorFlow release for the installed
+    one) newer than ``runtime`` whose TensorFlow has the op (and attribute), else the
+    newest older one that has it."""
     covered = op_registry().releases
+    server = "tf" if runtime.is_installed else runtime.server
     having = sorted(
-        (r for r in runtimes() if r.server == runtime.server and r.gpu == runtime.gpu
+        (r for r in runtimes() if r.server == server and r.gpu == runtime.gpu
          and r.release in covered and _has_it(found, r.release)),
         key=_key,
     )
