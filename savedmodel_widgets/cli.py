@@ -33,9 +33,11 @@ from .errors import (
     UnknownCustomObjectError,
     UntrustedCodeError,
 )
+from .runtimes.catalogue import get_runtime, runtimes
 from .savedmodel.checks import TARGETS, CheckResult, Target, check, is_ready, verdict
 from .savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
 from .savedmodel.reader import read_saved_model
+from .savedmodel.runtime_checks import on_runtime
 from .savedmodel.text import format_bytes, format_columns, render_summary
 
 if TYPE_CHECKING:
@@ -95,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[*TARGETS, "all"],
         default="all",
         help="serving system to check for (default: all)",
+    )
+    checker.add_argument(
+        "--runtime",
+        metavar="NAME",
+        help="the runtime the server runs, e.g. eas:tensorflow_cpu_1.15, tfserving:2.7, "
+        "tf:1.14 or installed: every op and attribute of the graph must be known to its "
+        "TensorFlow (an unknown name lists the known ones)",
     )
     _add_convert_parser(commands)
     _add_serve_parser(commands)
@@ -238,6 +247,14 @@ def _run(args: argparse.Namespace) -> int:
         return _convert(args)
     if args.command == "serve":
         return _serve(args)
+    runtime = getattr(args, "runtime", None)
+    if runtime is not None:
+        try:
+            get_runtime(runtime)
+        except ValueError as error:
+            names = ", ".join(known.name for known in runtimes())
+            print(f"error: {error}\nKnown runtimes: {names}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         info = read_saved_model(args.path, args.version)
     except SavedModelError as error:
@@ -247,8 +264,8 @@ def _run(args: argparse.Namespace) -> int:
         print(_json(info.to_dict()) if args.json else render_summary(info))
         return EXIT_OK
     targets = list(TARGETS) if args.target == "all" else [args.target]
-    results = {target: check(info, target) for target in targets}
-    print(_checks_json(info, results) if args.json else _checks_text(results))
+    results = {target: check(info, target, runtime) for target in targets}
+    print(_checks_json(info, results, runtime) if args.json else _checks_text(results, runtime))
     return _exit_code(results)
 
 
@@ -265,10 +282,10 @@ def _exit_code(results: dict[Target, list[CheckResult]]) -> int:
     return EXIT_OK if ready else EXIT_CHECK_FAILED
 
 
-def _checks_text(results: dict[Target, list[CheckResult]]) -> str:
+def _checks_text(results: dict[Target, list[CheckResult]], runtime: str | None = None) -> str:
     lines = []
     for target, found in results.items():
-        lines.append(f"{TARGETS[target]}: {verdict(found)}")
+        lines.append(f"{TARGETS[target]}{on_runtime(runtime)}: {verdict(found)}")
         for result in found:
             where = f" [{result.signature}]" if result.signature else ""
             lines.append(f"  {result.level} {result.code}{where}: {result.message}")
@@ -276,8 +293,13 @@ def _checks_text(results: dict[Target, list[CheckResult]]) -> str:
     return "\n".join(lines)
 
 
-def _checks_json(info: SavedModelInfo, results: dict[Target, list[CheckResult]]) -> str:
-    return _json({"path": info.path, "targets": _targets_data(results)})
+def _checks_json(
+    info: SavedModelInfo, results: dict[Target, list[CheckResult]], runtime: str | None = None
+) -> str:
+    data: dict[str, Any] = {"path": info.path}
+    if runtime:
+        data["runtime"] = get_runtime(runtime).name
+    return _json({**data, "targets": _targets_data(results)})
 
 
 def _targets_data(results: dict[Target, list[CheckResult]]) -> dict[str, Any]:

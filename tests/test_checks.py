@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import savedmodel_widgets as smw
+from savedmodel_widgets.savedmodel.checks import is_ready
 from savedmodel_widgets.savedmodel.text import render_summary
 
 
@@ -39,8 +40,8 @@ def tf1_export(
 
 
 def test_reference_simple_save_is_ready_for_both(saved_models):
-    for target in ("tfserving", "eas"):
-        results = smw.check(saved_models["simple_save"], target)
+    for target, runtime in (("tfserving", None), ("eas", "installed")):
+        results = smw.check(saved_models["simple_save"], target, runtime)
         assert codes(results, "error") == set()
         assert codes(results, "warning") == set()
 
@@ -156,7 +157,8 @@ def test_results_are_sorted_by_level_and_target_is_validated(saved_models):
 def test_verdict_counts_levels(saved_models):
     from savedmodel_widgets.savedmodel.checks import verdict
 
-    assert verdict(smw.check(saved_models["simple_save"], "eas")) == "ready to serve"
+    assert verdict(smw.check(saved_models["simple_save"], "eas", "installed")) == "ready to serve"
+    assert verdict(smw.check(saved_models["simple_save"], "eas")) == "ready to serve (1 warning)"
     sparse = smw.check(saved_models["sparse_input"], "eas")
     errors = sum(r.level == "error" for r in sparse)
     assert verdict(sparse).startswith(f"will not serve ({errors} error")
@@ -364,3 +366,150 @@ def test_nodes_pinned_to_a_gpu(tf, saved_models):
         signature = tf1.saved_model.load(session, ["serve"], path).signature_def[
             "serving_default"]
         session.run(signature.outputs["scores"].name, {signature.inputs["image"].name: [[0.0] * 4]})
+
+
+# --- checks against a runtime: the op registry of the release it runs --------------------
+
+RUNTIME_CODES = {"op-not-in-runtime", "attr-not-in-runtime", "custom-op"}
+
+
+@pytest.fixture(scope="module")
+def keras_default_export(keras_model, tmp_path_factory):
+    """A Keras 3 model exported by ``smw.export`` as it is by default."""
+    path = tmp_path_factory.mktemp("runtime") / "keras"
+    return smw.export(smw.suggest_spec(keras_model, path)).info
+
+
+def test_default_keras_export_is_refused_by_old_runtimes(keras_default_export):
+    (debug_name,) = [r for r in smw.check(keras_default_export, "eas",
+                                          runtime="eas:tensorflow_cpu_1.15")
+                     if r.code == "attr-not-in-runtime" and "'debug_name'" in r.message]
+    assert debug_name.level == "error" and debug_name.runtime == "eas:tensorflow_cpu_1.15"
+    assert "VarHandleOp" in debug_name.message
+    assert "TensorFlow 1.15 (eas:tensorflow_cpu_1.15)" in debug_name.message
+    assert "runtime='eas:tensorflow_cpu_1.15'" in debug_name.fix
+
+    results = smw.check(keras_default_export, "tfserving", runtime="tfserving:2.7")
+    (copy_on_read,) = [r for r in results if r.code == "op-not-in-runtime"
+                       and "DisableCopyOnRead" in r.message]
+    assert "Op type not registered 'DisableCopyOnRead'" in copy_on_read.message
+    # The oldest TF Serving whose TensorFlow registers the op, and VarHandleOp.debug_name.
+    assert "choose 'tfserving:2.10' or newer, whose TensorFlow 2.10 has it" in copy_on_read.fix
+    assert not is_ready(results)
+
+    for target in ("tfserving", "eas"):
+        installed = smw.check(keras_default_export, target, runtime="installed")
+        assert not codes(installed) & RUNTIME_CODES
+        assert {r.runtime for r in installed} <= {"installed"}
+
+
+def test_tf1_builder_with_ref_variables_and_stripped_defaults_passes_1_15(tf, tmp_path):
+    path = str(tmp_path / "stripped")
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        inputs, outputs, name = reference_graph_with_ref_variables(tf)
+        session.run(tf1.global_variables_initializer())
+        signature = tf1.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
+        builder = tf1.saved_model.Builder(path)
+        builder.add_meta_graph_and_variables(
+            session, ["serve"], signature_def_map={name: signature}, strip_default_attrs=True)
+        builder.save()
+    for runtime in ("eas:tensorflow_cpu_1.15", "eas:tensorflow_cpu_1.12", "tfserving:2.7"):
+        assert not codes(smw.check(path, "eas", runtime=runtime)) & RUNTIME_CODES, runtime
+
+
+def reference_graph_with_ref_variables(tf):
+    """The reference graph with TF1 ref variables (``tf.Variable`` under TF2 behaviour
+    makes resource variables)."""
+    tf1 = tf.compat.v1
+    x = tf1.placeholder(tf.float32, [None, 4], name="x")
+    with tf1.variable_scope("model", use_resource=False):
+        weights = tf1.get_variable("W", [4, 3])
+        bias = tf1.get_variable("b", [3], initializer=tf1.zeros_initializer())
+    assert weights.dtype == tf.dtypes.float32._as_ref
+    scores = tf.nn.softmax(tf.matmul(x, weights) + bias, name="scores")
+    return {"image": x}, {"scores": scores}, "serving_default"
+
+
+def test_simple_save_is_refused_by_1_15_for_a_default_attribute(saved_models):
+    results = smw.check(saved_models["simple_save"], "eas", runtime="eas:tensorflow_cpu_1.15")
+    (grad_a,) = [r for r in results if r.code == "attr-not-in-runtime" and "'grad_a'" in r.message]
+    assert "MatMul" in grad_a.message and "2.16 and newer" in grad_a.message
+    assert grad_a.fix.startswith("Every such node holds grad_a's default")
+    assert "strip_default_attrs=True" in grad_a.fix
+    assert not codes(smw.check(saved_models["simple_save"], "tfserving",
+                               runtime="tfserving:2.16")) & RUNTIME_CODES
+
+
+def test_py_function_is_a_custom_op_for_every_runtime(tf, tmp_path):
+    class Doubler(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+        def serve(self, x):
+            return {"doubled": tf.py_function(lambda v: v * 2, [x], tf.float32)}
+
+    module = Doubler()
+    path = str(tmp_path / "py_function")
+    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    for runtime in ("eas:tensorflow_cpu_1.12", "tfserving:2.7", "tf:2.20", "installed"):
+        (custom,) = [r for r in smw.check(path, runtime=runtime) if r.code == "custom-op"]
+        assert custom.level == "error" and "EagerPyFunc" in custom.message
+        assert "tf.py_function" in custom.fix
+
+
+def test_eas_without_runtime_warns_and_names_the_option(saved_models):
+    (warning,) = [r for r in smw.check(saved_models["simple_save"], "eas")
+                  if r.code == "runtime-not-chosen"]
+    assert warning.level == "warning" and "TensorFlow 2.7 or older" in warning.message
+    assert "runtime='eas:tensorflow_cpu_1.15'" in warning.fix and "--runtime" in warning.fix
+    assert warning.runtime == ""
+    assert "runtime-not-chosen" not in codes(smw.check(saved_models["simple_save"], "tfserving"))
+    assert "runtime-not-chosen" not in codes(
+        smw.check(saved_models["simple_save"], "eas", runtime="eas:tensorflow_cpu_2.7"))
+
+
+def test_unknown_runtime_names_the_close_ones(saved_models):
+    with pytest.raises(ValueError, match="Did you mean 'eas:tensorflow_cpu_1.15'"):
+        smw.check(saved_models["simple_save"], "eas", runtime="eas:tensorflow_cpu_1.16")
+
+
+def test_runtime_findings_render(keras_default_export):
+    from savedmodel_widgets.savedmodel.html import render_checks
+
+    info = smw.read_saved_model(keras_default_export.path)
+    results = info.check("eas", runtime="eas:tensorflow_cpu_1.15")
+    html = render_checks(results, "eas", "eas:tensorflow_cpu_1.15")
+    assert "EAS on eas:tensorflow_cpu_1.15 (TensorFlow 1.15): <span" in html
+    assert "attr-not-in-runtime" in html and "debug_name" in html
+
+
+def test_runtime_check_of_a_text_format_model(saved_models):
+    """saved_model.pbtxt is parsed with every node's attributes, then walked in full."""
+    old = smw.check(saved_models["pbtxt"], "eas", runtime="eas:tensorflow_cpu_1.15")
+    (grad_a,) = [r for r in old if r.code == "attr-not-in-runtime" and "'grad_a'" in r.message]
+    assert grad_a.fix.startswith("Every such node holds grad_a's default")
+    binary = smw.check(saved_models["table_simple_save"], "eas", runtime="eas:tensorflow_cpu_1.15")
+    assert {r.message.split(":")[0] for r in old if r.code in RUNTIME_CODES} == {
+        r.message.split(":")[0] for r in binary if r.code in RUNTIME_CODES}
+    assert not codes(smw.check(saved_models["pbtxt"], "eas", runtime="installed")) & RUNTIME_CODES
+
+
+def test_an_op_whose_kernel_the_runtime_dropped(tf, tmp_path):
+    """TensorFlow 2.21 registers BoostedTreesBucketize but has no kernel for it (its own
+    serve loader fails: the corpus' TF 2.1 Estimator export); 2.8 runs it."""
+    path = str(tmp_path / "bucketize")
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as session:
+        x = tf1.placeholder(tf.float32, [None], name="x")
+        (buckets,) = tf.raw_ops.BoostedTreesBucketize(
+            float_values=[x], bucket_boundaries=[tf.constant([0.0, 1.0])])
+        signature = tf1.saved_model.signature_def_utils.predict_signature_def(
+            {"x": x}, {"bucket": tf.identity(buckets, name="bucket")})
+        builder = tf1.saved_model.Builder(path)
+        builder.add_meta_graph_and_variables(
+            session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    (dropped,) = [r for r in smw.check(path, runtime="installed") if r.code in RUNTIME_CODES]
+    assert dropped.code == "op-not-in-runtime" and "has no CPU kernel" in dropped.message
+    assert "TensorFlow 1.12 to 2.8 run BoostedTreesBucketize" in dropped.message
+    assert dropped.fix == "Choose 'tf:2.8' or older, whose TensorFlow 2.8 has it."
+    assert not codes(smw.check(path, runtime="tfserving:2.8")) & RUNTIME_CODES

@@ -99,3 +99,26 @@ def test_stdout_closed_early_ends_quietly(saved_models):
         os.close(writer)
     assert result.stderr == ""
     assert result.returncode == EXIT_BROKEN_PIPE
+
+
+def test_check_for_a_runtime(saved_models, capsys):
+    path = saved_models["simple_save"]
+    args = ["check", path, "--target", "eas", "--runtime", "eas:tensorflow_cpu_1.15"]
+    assert main(args) == EXIT_CHECK_FAILED
+    out = capsys.readouterr().out
+    assert out.startswith("EAS on eas:tensorflow_cpu_1.15 (TensorFlow 1.15): will not serve")
+    assert "attr-not-in-runtime" in out and "'grad_a'" in out
+
+    assert main([*args[:-1], "installed", "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["runtime"] == "installed"
+    assert {r["runtime"] for r in data["targets"]["eas"]["results"]} <= {"installed"}
+
+    assert main(["check", path, "--target", "eas"]) == EXIT_OK
+    assert "runtime-not-chosen" in capsys.readouterr().out
+
+
+def test_unknown_runtime_exits_2_and_lists_the_known_ones(saved_models, capsys):
+    assert main(["check", saved_models["simple_save"], "--runtime", "eas:1.15"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "Unknown runtime 'eas:1.15'" in err and "Known runtimes: eas:tensorflow_cpu_2.7" in err

@@ -96,6 +96,9 @@ def test_cli_loads_neither_tensorflow_nor_pandas(
 READER_MODULES = frozenset({
     "savedmodel_widgets", "savedmodel_widgets.__main__", "savedmodel_widgets.cli",
     "savedmodel_widgets.errors", "savedmodel_widgets._lazy", "savedmodel_widgets.savedmodel",
+    # The check against a runtime: the catalogue and the op registry (TensorFlow-free).
+    "savedmodel_widgets.runtimes", "savedmodel_widgets.runtimes.catalogue",
+    "savedmodel_widgets.runtimes.op_registry", "savedmodel_widgets.runtimes.graph_scan",
 })
 """The modules ``show`` and ``check`` may import, besides those of ``savedmodel/``."""
 

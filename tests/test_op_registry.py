@@ -7,6 +7,8 @@ installed TensorFlow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from savedmodel_widgets.runtimes import RELEASES, installed_release
@@ -159,3 +161,61 @@ def test_py_function_is_a_custom_op_for_every_release(tf):
     for release in RELEASES:
         custom = {f.op for f in find_incompatibilities(data, release) if f.kind == "custom-op"}
         assert custom == {"EagerPyFunc", "PyFunc"}, release
+
+
+def test_the_fast_scan_finds_what_the_full_walk_finds(saved_models):
+    """The check's fast path (suspects, then the suspect nodes' bytes) against the walk
+    over every attribute of every parsed node, on real exports."""
+    from savedmodel_widgets.runtimes.graph_scan import scan_incompatibilities, suspects
+    from savedmodel_widgets.runtimes.op_registry import graph_incompatibilities
+    from savedmodel_widgets.savedmodel.reader import read_saved_model
+    from savedmodel_widgets.savedmodel.runtime_checks import serving_graph
+
+    for name in ("keras3", "module", "simple_save", "builder", "table_simple_save"):
+        info = read_saved_model(saved_models[name])
+        data = Path(info.path, "saved_model.pb").read_bytes()
+        index = info.meta_graphs.index(info.main_meta_graph)
+        ops = [op for op, _ in info.main_meta_graph.op_counts]
+        full = {release: graph_incompatibilities(serving_graph(info, data), release)
+                for release in ("1.12", "1.15", "2.7", "2.16", installed_release())}
+        assert full["1.15"], name  # every TensorFlow 2.21 export has something 1.15 lacks
+        for release, expected in full.items():
+            only = suspects(ops, data, release)
+            fast = scan_incompatibilities(data, index, release, only) if only else []
+            assert fast == expected, (name, release)
+
+
+def test_the_fast_scan_reads_long_names_and_function_bodies(tf, tmp_path):
+    """Nodes whose names need a two-byte length are parsed; nodes inside functions are
+    named ``function/node``: the same findings as the full walk."""
+    from savedmodel_widgets.runtimes.graph_scan import scan_incompatibilities, suspects
+    from savedmodel_widgets.runtimes.op_registry import graph_incompatibilities
+    from savedmodel_widgets.savedmodel.reader import read_saved_model
+    from savedmodel_widgets.savedmodel.runtime_checks import serving_graph
+
+    long_name = "a_rather_long_scope/" * 8 + "product"
+    assert len(long_name) > 128
+
+    class Products(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = tf.Variable(tf.ones([4, 4]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def serve(self, x):
+            # tf.saved_model.save strips default attributes: these grad_a are kept.
+            product = tf.raw_ops.MatMul(a=x, b=self.weights, grad_a=True, name=long_name)
+            return {"y": tf.raw_ops.MatMul(a=product, b=self.weights, grad_a=True)}
+
+    module = Products()
+    path = tmp_path / "products"
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    info = read_saved_model(path)
+    data = (path / "saved_model.pb").read_bytes()
+    ops = [op for op, _ in info.main_meta_graph.op_counts]
+    full = graph_incompatibilities(serving_graph(info, data), "1.15")
+    fast = scan_incompatibilities(data, 0, "1.15", suspects(ops, data, "1.15"))
+    assert fast == full
+    (grad_a,) = [found for found in fast if found.attr == "grad_a"]
+    assert grad_a.count == 2 and not grad_a.default_valued
+    assert any(node.endswith("/" + long_name) for node in grad_a.nodes), grad_a.nodes

@@ -6,7 +6,8 @@ extracts only the native libraries, loads them in a subprocess with ctypes (the 
 library with ``RTLD_GLOBAL``, then the library that holds TensorFlow's C API:
 ``libtensorflow_cc.so.2`` where the wheel has it, else ``python/_pywrap_tensorflow_internal.so``)
 and calls ``TF_GetAllOpList()``: the ``OpList`` the runtime itself registers, with every
-attribute and its default. The installed TensorFlow's libraries are used in place for its
+attribute and its default; and ``TF_GetAllRegisteredKernels()``, for the ops it has a CPU
+kernel for. The installed TensorFlow's libraries are used in place for its
 release. Wheels and libraries are deleted as soon as a release is read; the serialized
 ``OpList`` of each release stays in a cache directory, so a rerun only merges.
 
@@ -122,17 +123,14 @@ def child_main(folder: str, shim: str, output: str) -> None:
         names = sorted(name for name in found if name.startswith(prefix))
         return found[names[-1]] if names else None
 
-    loaded = []
+    # The C++ libraries first; the Python extension only where the C API is in it (the
+    # older releases), since it also registers Python-only and test ops no server has.
+    loaded: list[ctypes.CDLL] = []
     for prefix in NATIVE_NAMES:
         path = library(prefix)
-        if path is None:
+        if path is None or any(hasattr(lib, "TF_GetAllOpList") for lib in loaded):
             continue
-        try:
-            loaded.append(ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL | os.RTLD_LAZY))
-        except OSError as error:
-            if not any(hasattr(lib, "TF_GetAllOpList") for lib in loaded):
-                raise
-            print(f"skipped {path}: {error}", file=sys.stderr)
+        loaded.append(ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL | os.RTLD_LAZY))
     api = next(lib for lib in loaded if hasattr(lib, "TF_GetAllOpList"))
 
     class Buffer(ctypes.Structure):

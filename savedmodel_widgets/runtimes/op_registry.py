@@ -4,15 +4,17 @@ The data (``op_registry.json.gz`` beside this module) holds, for every release i
 :data:`~savedmodel_widgets.runtimes.catalogue.RELEASES`, the ``OpList`` that the release's
 own library returns from ``TF_GetAllOpList()``, read from its published wheel by
 ``tools/extract_op_registry.py``: each op with the releases that register it, and each of
-its attributes with the releases that know it and its default value. Ops come and go
-(``BoostedTreesBucketize`` is gone in 2.21), so releases are stored as sets (bit masks over
-the release list), not as a first release.
+its attributes with the releases that know it and its default value, and the releases
+whose library has a CPU kernel for the op (``TF_GetAllRegisteredKernels()``). Ops come and
+go (2.21 still registers ``BoostedTreesBucketize`` but has no kernel for it any more), so
+releases are stored as sets (bit masks over the release list), not as a first release.
 
 :func:`find_incompatibilities` says what in a ``GraphDef`` a release cannot load: ops it
 does not register, and attributes present on a node that its op definition lacks.
 TensorFlow's loader refuses both (``Op type not registered 'DisableCopyOnRead'``,
 ``NodeDef mentions attr 'debug_name' not in Op<name=VarHandleOp ...>``), whatever the
-attribute's value.
+attribute's value; an op whose kernel the release dropped fails too ("No OpKernel was
+registered to support Op").
 
 Default values are kept in a compact JSON form of ``AttrValue`` (see
 :func:`compact_attr_value`), enough to tell whether a node holds an attribute's default.
@@ -28,19 +30,24 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from ..savedmodel._schema import DATA_TYPE_ENUM, message_class
+from ..savedmodel._schema import DATA_TYPE_ENUM, TENSOR_SHAPE, graph_messages, message_class
 
 __all__ = [
+    "ALL_RELEASES",
     "DATA_FILE",
     "GRAPH_SCHEMA",
     "Incompatibility",
     "IncompatibilityKind",
     "OpRegistry",
     "PYTHON_OPS",
+    "SAVED_MODEL_GRAPHS",
+    "Tally",
     "compact_attr_value",
     "find_incompatibilities",
     "graph_incompatibilities",
+    "incompatibilities",
     "op_registry",
+    "tally",
 ]
 
 DATA_FILE = "op_registry.json.gz"
@@ -56,15 +63,19 @@ so they count as custom ops."""
 EXAMPLE_NODES = 3
 """How many node names an :class:`Incompatibility` keeps."""
 
-GRAPH_SCHEMA = DATA_TYPE_ENUM + """
-message TensorShapeProto {
-  message Dim {
-    int64 size = 1;
-  }
-  repeated Dim dim = 2;
-  bool unknown_rank = 3;
+SAVED_MODEL_GRAPHS = """
+message MetaGraphDef {
+  GraphDef graph_def = 2;
 }
 
+message SavedModel {
+  repeated MetaGraphDef meta_graphs = 2;
+}
+"""
+"""A SavedModel's meta graphs down to their graphs, in the schema syntax (the schema
+declares ``GraphDef``)."""
+
+GRAPH_SCHEMA = DATA_TYPE_ENUM + TENSOR_SHAPE + """
 message TensorProto {
   DataType dtype = 1;
   TensorShapeProto tensor_shape = 2;
@@ -124,33 +135,7 @@ message OpDef {
 message OpList {
   repeated OpDef op = 1;
 }
-
-message FunctionDef {
-  OpDef signature = 1;
-  repeated NodeDef node_def = 3;
-}
-
-message FunctionDefLibrary {
-  repeated FunctionDef function = 1;
-}
-
-message GraphDef {
-  repeated NodeDef node = 1;
-  FunctionDefLibrary library = 2;
-}
-
-message MetaGraphDef {
-  message MetaInfoDef {
-    repeated string tags = 4;
-  }
-  MetaInfoDef meta_info_def = 1;
-  GraphDef graph_def = 2;
-}
-
-message SavedModel {
-  repeated MetaGraphDef meta_graphs = 2;
-}
-"""
+""" + graph_messages("NodeDef") + SAVED_MODEL_GRAPHS
 """The messages the runtime check reads: the reader's subset plus every node's ``attr``
 and the ``OpList`` of a release, compiled into a pool of their own so that plain reading
 (which skips ``attr``) stays as fast as it is."""
@@ -233,7 +218,9 @@ class Incompatibility:
     default_valued: bool = False
 
 
-_NO_DEFAULT = object()
+ALL_RELEASES = -1
+"""A mask with every release's bit set: ``attr_names(op, ALL_RELEASES)`` is every
+attribute some release's ``op`` has."""
 
 
 class OpRegistry:
@@ -416,7 +403,7 @@ def graph_incompatibilities(graph: Any, release: str) -> list[Incompatibility]:
     bit = registry.bit(release)
     library = graph.library.function
     functions = {function.signature.name for function in library}
-    findings: dict[tuple[str, str], _Tally] = {}
+    findings: dict[tuple[str, str], Tally] = {}
     scopes: list[tuple[str, Iterable[Any]]] = [("", graph.node)]
     scopes += [(f"{function.signature.name}/", function.node_def) for function in library]
     known_attrs: dict[str, frozenset[str] | None] = {}
@@ -431,47 +418,63 @@ def graph_incompatibilities(graph: Any, release: str) -> list[Incompatibility]:
                 runs = op not in PYTHON_OPS and registry.runs_op(op, bit)
                 known = known_attrs[op] = registry.attr_names(op, bit) if runs else None
             if known is None:
-                _tally(findings, (op, ""), prefix + node.name, None)
+                tally(findings, op, "").add(prefix + node.name, None)
                 continue
-            for name in node.attr:
+            attrs = node.attr
+            for name in attrs:
                 if name not in known and name[0] != "_":
-                    _tally(findings, (op, name), prefix + node.name, node.attr[name])
-    return sorted((tally.result(registry, op, attr) for (op, attr), tally in findings.items()),
-                  key=_order)
+                    value = attrs[name].SerializeToString(deterministic=True)
+                    tally(findings, op, name).add(prefix + node.name, value)
+    return incompatibilities(findings)
 
 
-class _Tally:
-    """The nodes found for one op or attribute, and whether all held the default."""
+class Tally:
+    """The nodes found using one op or attribute: how many, the first few, and the
+    distinct serialized values of the attribute they hold."""
 
     __slots__ = ("count", "nodes", "values")
 
     def __init__(self) -> None:
         self.count = 0
         self.nodes: list[str] = []
-        self.values: list[Any] = []
+        self.values: set[bytes] = set()
+
+    def add(self, node: str, value: bytes | None) -> None:
+        """Count ``node``, whose attribute holds the serialized ``AttrValue`` ``value``
+        (``None`` for an op)."""
+        self.count += 1
+        if len(self.nodes) < EXAMPLE_NODES:
+            self.nodes.append(node)
+        if value is not None:
+            self.values.add(value)
 
     def result(self, registry: OpRegistry, op: str, attr: str) -> Incompatibility:
+        """The finding for ``op`` (and ``attr``, unless empty)."""
         if not attr:
             first = None if op in PYTHON_OPS else registry.first_release(op)
             kind: IncompatibilityKind = "op" if first else "custom-op"
             return Incompatibility(kind, op, "", tuple(self.nodes), self.count, first)
         default = registry.attr_default(op, attr)
+        parse = message_class("AttrValue", GRAPH_SCHEMA).FromString
         default_valued = default is not None and all(
-            compact_attr_value(value) == default for value in self.values)
+            compact_attr_value(parse(value)) == default for value in self.values)
         return Incompatibility("attr", op, attr, tuple(self.nodes), self.count,
                                registry.attr_first_release(op, attr), default_valued)
 
 
-def _tally(findings: dict[tuple[str, str], _Tally], key: tuple[str, str], node: str,
-           value: Any) -> None:
-    tally = findings.get(key)
-    if tally is None:
-        tally = findings[key] = _Tally()
-    tally.count += 1
-    if len(tally.nodes) < EXAMPLE_NODES:
-        tally.nodes.append(node)
-    if value is not None:
-        tally.values.append(value)
+def tally(findings: dict[tuple[str, str], Tally], op: str, attr: str) -> Tally:
+    """The tally of ``op`` and ``attr`` (``""`` for the op itself), new if need be."""
+    found = findings.get((op, attr))
+    if found is None:
+        found = findings[op, attr] = Tally()
+    return found
+
+
+def incompatibilities(findings: dict[tuple[str, str], Tally]) -> list[Incompatibility]:
+    """The tallies as findings: custom ops, then missing ops, then attributes, each by name."""
+    registry = op_registry()
+    return sorted((found.result(registry, op, attr) for (op, attr), found in findings.items()),
+                  key=_order)
 
 
 _KIND_ORDER = {"custom-op": 0, "op": 1, "attr": 2}

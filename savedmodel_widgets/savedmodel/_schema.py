@@ -46,7 +46,7 @@ enum DataType {
 """
 """TensorFlow's ``DataType`` (types.proto) in the schema syntax, for every schema here."""
 
-SCHEMA = DATA_TYPE_ENUM + """
+TENSOR_SHAPE = """
 message TensorShapeProto {
   message Dim {
     int64 size = 1;
@@ -55,7 +55,32 @@ message TensorShapeProto {
   repeated Dim dim = 2;
   bool unknown_rank = 3;
 }
+"""
+"""TensorFlow's ``TensorShapeProto`` in the schema syntax."""
 
+
+def graph_messages(node_type: str) -> str:
+    """``FunctionDef``, ``FunctionDefLibrary`` and ``GraphDef`` in the schema syntax, their
+    nodes declared as ``node_type``: a ``NodeDef`` the schema declares, or ``bytes`` to
+    keep each node serialized. The schema declares ``OpDef`` too."""
+    return f"""
+message FunctionDef {{
+  OpDef signature = 1;
+  repeated {node_type} node_def = 3;
+}}
+
+message FunctionDefLibrary {{
+  repeated FunctionDef function = 1;
+}}
+
+message GraphDef {{
+  repeated {node_type} node = 1;
+  FunctionDefLibrary library = 2;
+}}
+"""
+
+
+SCHEMA = DATA_TYPE_ENUM + TENSOR_SHAPE + graph_messages("NodeDef") + """
 message StructuredValue {
   oneof kind {
     TensorShapeProto tensor_shape_value = 31;
@@ -121,20 +146,6 @@ message NodeDef {
 
 message OpDef {
   string name = 1;
-}
-
-message FunctionDef {
-  OpDef signature = 1;
-  repeated NodeDef node_def = 3;
-}
-
-message FunctionDefLibrary {
-  repeated FunctionDef function = 1;
-}
-
-message GraphDef {
-  repeated NodeDef node = 1;
-  FunctionDefLibrary library = 2;
 }
 
 message SaverDef {

@@ -6,9 +6,11 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal
 
+from ..runtimes.catalogue import Runtime, get_runtime
 from .dtypes import EAS_SENDABLE, JSON_SENDABLE, base_dtype
+from .finding import LEVELS, Finding, Level
 from .info import (
     DEFAULT_SIGNATURE,
     PREDICT_METHOD,
@@ -18,6 +20,7 @@ from .info import (
     Signature,
     TensorInfo,
 )
+from .runtime_checks import runtime_findings, runtime_not_chosen
 from .text import count_text
 
 __all__ = [
@@ -35,12 +38,9 @@ __all__ = [
 ]
 
 Target = Literal["tfserving", "eas"]
-Level = Literal["error", "warning", "info"]
 
 TARGETS: dict[Target, str] = {"tfserving": "TF Serving", "eas": "EAS"}
 """The serving systems checked for, with their display names."""
-
-LEVELS: tuple[Level, ...] = ("error", "warning", "info")
 
 TF_SERVING_METHODS = frozenset(
     {PREDICT_METHOD, "tensorflow/serving/classify", "tensorflow/serving/regress"}
@@ -71,6 +71,9 @@ class CheckResult:
         The serving system the check was made for.
     signature : str
         The signature concerned, or empty.
+    runtime : str
+        The runtime checked against (``"eas:tensorflow_cpu_1.15"``), or empty when the
+        check was made without one.
     """
 
     level: Level
@@ -79,10 +82,13 @@ class CheckResult:
     fix: str
     target: Target
     signature: str = ""
+    runtime: str = ""
 
 
 def check(
-    info: SavedModelInfo | str | os.PathLike[str], target: Target = "tfserving"
+    info: SavedModelInfo | str | os.PathLike[str],
+    target: Target = "tfserving",
+    runtime: str | Runtime | None = None,
 ) -> list[CheckResult]:
     """Check whether a serving system will accept a SavedModel.
 
@@ -92,6 +98,13 @@ def check(
         A model read with :func:`read_saved_model`, or a path to read.
     target : {"tfserving", "eas"}
         TensorFlow Serving, or Alibaba PAI-EAS's TensorFlow processor.
+    runtime : str or Runtime, optional
+        The runtime the server runs (``"eas:tensorflow_cpu_1.15"``, ``"tfserving:2.7"``,
+        ``"installed"``; :func:`~savedmodel_widgets.runtimes` lists them): every op of
+        the serving graph and its functions must be registered in its TensorFlow, and
+        every attribute a node sets known there (errors ``op-not-in-runtime``,
+        ``attr-not-in-runtime``, ``custom-op``). Without one, an EAS check warns that
+        EAS runs an older TensorFlow (``runtime-not-chosen``).
 
     Returns
     -------
@@ -101,17 +114,24 @@ def check(
     Raises
     ------
     ValueError
-        For an unknown target.
+        For an unknown target or runtime.
     """
     if target not in TARGETS:
         raise ValueError(f"Unknown target {target!r}; choose one of: {', '.join(TARGETS)}.")
+    chosen = None if runtime is None else get_runtime(runtime)
     if not isinstance(info, SavedModelInfo):
         from .reader import read_saved_model
 
         info = read_saved_model(info)
+    findings = list(_findings(info, target))
+    if chosen is not None:
+        findings += runtime_findings(info, chosen)
+    elif target == "eas":
+        findings.append(runtime_not_chosen())
+    name = "" if chosen is None else chosen.name
     results = [
-        CheckResult(level, code, message, fix, target, signature)
-        for level, code, message, fix, signature in _findings(info, target)
+        CheckResult(level, code, message, fix, target, signature, name)
+        for level, code, message, fix, signature in findings
     ]
     return sorted(results, key=lambda result: LEVELS.index(result.level))
 
@@ -131,16 +151,6 @@ def verdict(results: Sequence[CheckResult]) -> str:
     ]
     head = "ready to serve" if is_ready(results) else "will not serve"
     return f"{head} ({', '.join(counts)})" if counts else head
-
-
-class Finding(NamedTuple):
-    """A check's finding before the target is attached."""
-
-    level: Level
-    code: str
-    message: str
-    fix: str
-    signature: str = ""
 
 
 def _findings(info: SavedModelInfo, target: Target) -> Iterator[Finding]:

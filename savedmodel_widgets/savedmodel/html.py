@@ -11,6 +11,7 @@ from html import escape
 
 from .checks import TARGETS, CheckResult, Target, check, is_ready, verdict
 from .info import SIGNATURE_COLUMNS, MetaGraph, SavedModelInfo, Signature, format_shape
+from .runtime_checks import on_runtime
 from .text import (
     VARIABLE_COLUMNS,
     children_by_parent,
@@ -128,10 +129,12 @@ def render_meta_graph(meta_graph: MetaGraph) -> str:
     return details(summary, f'<div style="margin-left:1.2em">{body}</div>', True)
 
 
-def render_checks(results: Sequence[CheckResult], target: Target) -> str:
-    """The findings for one serving system, or a line that says it is ready."""
+def render_checks(results: Sequence[CheckResult], target: Target, runtime: str = "") -> str:
+    """The findings for one serving system (on ``runtime``, the name of the runtime the
+    check was made for, if any), or a line that says it is ready."""
     color = OK_COLOR if is_ready(results) else LEVEL_COLORS["error"]
-    summary = f'{escape(TARGETS[target])}: <span style="color:{color}">{verdict(results)}</span>'
+    where = TARGETS[target] + on_runtime(runtime)
+    summary = f'{escape(where)}: <span style="color:{color}">{verdict(results)}</span>'
     worth_reading = any(result.level != "info" for result in results)
     items = "".join(
         f'<li><b style="color:{LEVEL_COLORS[r.level]}">{r.level}</b> '

@@ -11,6 +11,7 @@ from ..errors import SavedModelError
 if TYPE_CHECKING:
     import pandas
 
+    from ..runtimes.catalogue import Runtime
     from .checks import CheckResult, Target
 
 __all__ = [
@@ -405,11 +406,14 @@ class SavedModelInfo:
 
         return render_tree(self)
 
-    def check(self, target: Target = "tfserving") -> list[CheckResult]:
-        """Serving-readiness checks; see :func:`savedmodel_widgets.check`."""
+    def check(
+        self, target: Target = "tfserving", runtime: str | Runtime | None = None
+    ) -> list[CheckResult]:
+        """Serving-readiness checks, against ``runtime`` if given; see
+        :func:`savedmodel_widgets.check`."""
         from .checks import check
 
-        return check(self, target)
+        return check(self, target, runtime)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of everything (shapes as lists, ``None`` for unknown)."""
