@@ -396,7 +396,8 @@ def test_default_exports_pass_every_serving_check(fixture, request, tmp_path):
     result = export(suggest_spec(source, tmp_path, version="auto"))
     findings = [*check(result.info, "tfserving", "installed"),
                 *check(result.info, "eas", "installed")]
-    assert [f for f in findings if f.level != "info"] == []
+    # The one warning: EAS's processors run TensorFlow 2.7 or older, not the installed one.
+    assert [f.code for f in findings if f.level != "info"] == ["runtime-not-chosen"]
 
 
 def test_uninitialized_tf1_variable_is_an_export_error_and_nothing_is_written(tf, tmp_path):

@@ -93,7 +93,7 @@ def test_keras_model_exported_with_predict_images_alias_and_layer_output(
     files = html_text(widget.results.panes["files"].value)
     assert "saved_model.pb" in files and "variables/" in files
     checks = html_text(widget.results.panes["checks"].value)
-    assert "TF Serving: ready" in checks and "EAS" in checks
+    assert "TF Serving on the installed TensorFlow" in checks and "EAS" in checks
     code = widget.results.panes["code"].value
     assert "predict_images" in code and "probabilities" in code
     assert widget.report is not None and widget.report.ok

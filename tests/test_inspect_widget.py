@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from widget_helpers import TableText
 
+from savedmodel_widgets.runtimes import INSTALLED
 from savedmodel_widgets.savedmodel.checks import check, verdict
+from savedmodel_widgets.savedmodel.runtime_checks import on_runtime
 from savedmodel_widgets.widgets.inspect_widget import InspectWidget
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,8 +72,9 @@ def test_files_checks_variables_and_ops_tabs(builder_widget):
     assert "variables.index" in files
 
     checks = pane(builder_widget, "checks").text
-    assert f"TF Serving: {verdict(check(info, 'tfserving'))}" in checks
-    assert f"EAS: {verdict(check(info, 'eas'))}" in checks
+    assert f"TF Serving{on_runtime(INSTALLED)}: {verdict(check(info, 'tfserving', INSTALLED))}" \
+        in checks
+    assert f"EAS{on_runtime(INSTALLED)}: {verdict(check(info, 'eas', INSTALLED))}" in checks
 
     variables = pane(builder_widget, "variables")
     assert {"W", "b"} <= {row[0] for row in variables.rows[1:]}

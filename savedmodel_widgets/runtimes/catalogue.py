@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "EAS_RELEASES",
     "INSTALLED",
     "RELEASES",
     "Runtime",
@@ -50,6 +51,8 @@ registry holds each of them."""
 
 _EAS_CPU = ("1.12", "1.14", "1.15", "2.3", "2.4", "2.7")
 _EAS_GPU = ("1.12", "1.14", "1.15", "2.4", "2.7")
+EAS_RELEASES = frozenset(_EAS_CPU + _EAS_GPU)
+"""The TensorFlow releases EAS's TensorFlow processors run."""
 _TF_SERVING = RELEASES[RELEASES.index("1.15"):]
 
 EAS_DOCUMENTATION = "https://www.alibabacloud.com/help/en/pai/user-guide/tensorflow-processor"

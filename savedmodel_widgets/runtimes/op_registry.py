@@ -34,6 +34,7 @@ from ..savedmodel._schema import DATA_TYPE_ENUM, TENSOR_SHAPE, graph_messages, m
 
 __all__ = [
     "ALL_RELEASES",
+    "DROPS_UNKNOWN_ATTRS_FROM",
     "DATA_FILE",
     "GRAPH_SCHEMA",
     "Incompatibility",
@@ -49,6 +50,13 @@ __all__ = [
     "op_registry",
     "tally",
 ]
+
+DROPS_UNKNOWN_ATTRS_FROM = "2.5"
+"""The first release whose loader drops a node attribute its op does not define instead of
+refusing the graph. Measured by loading one SavedModel (TF 2.21's ``simple_save``, whose
+nodes set ``debug_name``, ``allowed_devices``, ``grad_a`` and others) in every release's
+own C API here: 1.12 to 2.4 refuse it with ``NodeDef mentions attr ... not in Op``; 2.5,
+2.6 and 2.7 load it. An op a release does not register is refused by every release."""
 
 DATA_FILE = "op_registry.json.gz"
 """The package data file, in this package."""

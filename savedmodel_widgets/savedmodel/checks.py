@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..runtimes.catalogue import Runtime, get_runtime
+from ..runtimes.catalogue import EAS_RELEASES, Runtime, get_runtime
 from .dtypes import EAS_SENDABLE, JSON_SENDABLE, base_dtype
 from .finding import LEVELS, Finding, Level
 from .info import (
@@ -103,8 +103,9 @@ def check(
         ``"installed"``; :func:`~savedmodel_widgets.runtimes` lists them): every op of
         the serving graph and its functions must be registered in its TensorFlow, and
         every attribute a node sets known there (errors ``op-not-in-runtime``,
-        ``attr-not-in-runtime``, ``custom-op``). Without one, an EAS check warns that
-        EAS runs an older TensorFlow (``runtime-not-chosen``).
+        ``attr-not-in-runtime``, ``custom-op``). Without one, or with one whose release
+        no EAS processor runs (``"installed"``, say), an EAS check warns that EAS runs an
+        older TensorFlow (``runtime-not-chosen``).
 
     Returns
     -------
@@ -126,7 +127,7 @@ def check(
     findings = list(_findings(info, target))
     if chosen is not None:
         findings += runtime_findings(info, chosen)
-    elif target == "eas":
+    if target == "eas" and (chosen is None or chosen.release not in EAS_RELEASES):
         findings.append(runtime_not_chosen())
     name = "" if chosen is None else chosen.name
     results = [

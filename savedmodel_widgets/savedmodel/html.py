@@ -180,7 +180,7 @@ def render_all_checks(info: SavedModelInfo, runtime: str | None = None) -> str:
     """The serving checks for every serving system, one collapsible section each, made for
     ``runtime`` (see :func:`~savedmodel_widgets.runtimes`; the installed TensorFlow when
     None)."""
-    return "".join(render_checks(check(info, target, runtime=runtime), target)
+    return "".join(render_checks(check(info, target, runtime=runtime), target, runtime or "")
                    for target in TARGETS)
 
 

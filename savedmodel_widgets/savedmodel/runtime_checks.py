@@ -1,10 +1,14 @@
 """The runtime check: does the TensorFlow a server runs register every op and attribute?
 
 TensorFlow's loader refuses a graph with an op its release does not register (``Op type
-not registered 'DisableCopyOnRead'``) or a node attribute its op definition lacks
-(``NodeDef mentions attr 'debug_name' not in Op<name=VarHandleOp ...>``), whatever the
-attribute's value (``ValidateNodeDef``, tensorflow/core/framework/node_def_util.cc, run by
-the loader's graph import). The op registry of each release
+not registered 'DisableCopyOnRead'``). Up to TensorFlow 2.4 it also refuses a node
+attribute its op definition lacks (``NodeDef mentions attr 'debug_name' not in
+Op<name=VarHandleOp ...>``), whatever the attribute's value (``ValidateNodeDef``,
+tensorflow/core/framework/node_def_util.cc, run by the loader's graph import); from 2.5 on
+it drops such an attribute and loads the graph (measured in each release's own library:
+:data:`~savedmodel_widgets.runtimes.op_registry.DROPS_UNKNOWN_ATTRS_FROM`), so there an
+attribute that holds its default is harmless and one that does not is a warning: the node
+runs as that release defines its op. The op registry of each release
 (:mod:`savedmodel_widgets.runtimes.op_registry`) tells which those are, without TensorFlow.
 
 The reader skips every node's ``attr`` to stay fast; this check parses the model file again
@@ -28,6 +32,7 @@ from ..runtimes.catalogue import (
 )
 from ..runtimes.graph_scan import scan_incompatibilities, suspects
 from ..runtimes.op_registry import (
+    DROPS_UNKNOWN_ATTRS_FROM,
     GRAPH_SCHEMA,
     Incompatibility,
     graph_incompatibilities,
@@ -48,10 +53,13 @@ RUNTIME_CODES = {"op": "op-not-in-runtime", "attr": "attr-not-in-runtime",
 
 
 def on_runtime(runtime: str | Runtime | None) -> str:
-    """`` on eas:tensorflow_cpu_1.15 (TensorFlow 1.15)`` for a heading, or ``""``."""
+    """`` on eas:tensorflow_cpu_1.15 (TensorFlow 1.15)`` (or `` on the installed TensorFlow
+    (2.21)``) for a heading, or ``""``."""
     if not runtime:
         return ""
     chosen = get_runtime(runtime)
+    if chosen.is_installed:
+        return f" on the installed TensorFlow ({chosen.release})"
     return f" on {chosen.name} (TensorFlow {chosen.release})"
 
 
@@ -103,13 +111,35 @@ def runtime_findings(info: SavedModelInfo, runtime: Runtime) -> Iterator[Finding
             raise _changed(_model_file(info), error) from error
     else:
         found = graph_incompatibilities(serving_graph(info, data), runtime.release)
+    drops_attrs = runtime.key >= release_key(DROPS_UNKNOWN_ATTRS_FROM)
     for each in found:
+        if each.kind == "attr" and drops_attrs:
+            if not each.default_valued:
+                yield _dropped_attr(each, runtime)
+            continue
         yield Finding(
             level="error",
             code=RUNTIME_CODES[each.kind],
             message=_message(each, runtime),
             fix=_fix(each, runtime),
         )
+
+
+def _dropped_attr(found: Incompatibility, runtime: Runtime) -> Finding:
+    """The warning for an attribute a release from 2.5 on drops when it loads the graph."""
+    return Finding(
+        level="warning",
+        code="attr-dropped-by-runtime",
+        message=(
+            f"{count_text(found.count, found.op + ' node')} ({_nodes(found)}) "
+            f"{'sets' if found.count == 1 else 'set'} the attribute {found.attr!r} to a "
+            f"value other than its default, and {found.op} has no such attribute in "
+            f"TensorFlow {runtime.release} ({runtime.name}), which drops it when it loads "
+            f"the graph: the node runs as that release defines {found.op}. "
+            f"{_known_since(found)}"
+        ),
+        fix=_fix(found, runtime),
+    )
 
 
 def _main_index(info: SavedModelInfo) -> int:
