@@ -8,8 +8,10 @@ the way the tests do::
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +28,68 @@ CLICK_MARKER = "# WIDGET CLICKS:"
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+BINDER_MEMORY = 2 * 1024**3
+"""Bytes a Binder session may use: the notebook's kernel and its children together."""
+
+
+class PeakMemory:
+    """The peak memory of this process's descendants (a notebook's kernel, and what the
+    kernel starts: verification workers, old runtimes, preview servers) while it is used
+    as a context manager, sampled every ``interval`` seconds.
+
+    Each process counts its proportional set size (``Pss`` of ``/proc/PID/smaps_rollup``:
+    pages shared between processes, such as TensorFlow's libraries in the kernel and a
+    worker, are split between them), which is what the container's memory limit sees.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, sum(map(_pss, _descendants(os.getpid()))))
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    parent = int(file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as file:
+            for line in file:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:

@@ -412,3 +412,26 @@ def test_filter_box_narrows_a_large_graph_and_lists_a_bounded_number(tf, long_gr
     assert widget.error == ""
     assert {row[2] for row in signature_rows(widget)} == {"features", "probabilities",
                                                           "relu_999"}
+
+
+# The runtime ----------------------------------------------------------------------
+
+
+def test_runtime_dropdown_exports_for_an_eas_processor_verified_in_its_tensorflow(
+        tf, old_runtimes, keras_model, tmp_path):
+    widget = ExportWidget(keras_model, directory=str(tmp_path / "eas"))
+    labels = [label for label, _ in widget.target.runtime.options]
+    assert labels[0] == "EAS tensorflow_cpu_2.7 (TensorFlow 2.7)"
+    assert widget.target.runtime.value == "installed"
+    widget.target.runtime.value = "eas:tensorflow_cpu_1.15"
+    assert widget.spec.runtime == "eas:tensorflow_cpu_1.15"
+    widget.export_button.click()
+
+    assert widget.error == "", widget.error
+    assert widget.result.runtime == "eas:tensorflow_cpu_1.15"
+    assert widget.report.ok and "TensorFlow 1.15" in widget.report.runtime
+    assert "TensorFlow 1.15" in status_text(widget)
+    checks = html_text(widget.results.panes["checks"].value)
+    assert "EAS on eas:tensorflow_cpu_1.15 (TensorFlow 1.15): ready to serve" in checks
+    got = served(tf, widget.result.path, image=IMAGE, meta=META)
+    assert_allclose(got["scores"], keras_model([IMAGE, META]).numpy(), **TOLERANCE)

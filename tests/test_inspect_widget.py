@@ -319,3 +319,22 @@ def test_module_import_loads_no_tensorflow():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_runtime_dropdown_checks_and_verifies_for_that_runtime(tf, old_runtimes, tmp_path):
+    from model_files import build_small_keras
+
+    from savedmodel_widgets import export, suggest_spec
+
+    path = export(suggest_spec(build_small_keras(), tmp_path / "default")).path
+    widget = InspectWidget(path, root=tmp_path)
+    assert "will not serve" not in pane(widget, "checks").text
+    widget.runtime.value = "eas:tensorflow_cpu_1.15"
+    checks = pane(widget, "checks").text
+    assert "EAS on eas:tensorflow_cpu_1.15 (TensorFlow 1.15): will not serve" in checks
+    assert "attr-not-in-runtime" in checks and "debug_name" in checks
+
+    widget.verify_button.click()
+    assert widget.report is not None and not widget.report.ok
+    assert "debug_name" in widget.report.summary()
+    assert "TensorFlow 1.15" in widget.report.runtime

@@ -13,9 +13,11 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
 
 from notebook_runner import (  # noqa: E402  (after the skips above)
+    BINDER_MEMORY,
     CLICK_MARKER,
     NOTEBOOK_DIR,
     REPO,
+    PeakMemory,
     execute,
     output_text,
     saved_widget_ids,
@@ -214,6 +216,20 @@ def inspect_and_check(workdir: Path, notebook) -> None:
     assert "MetaGraph tags ['serve']" in text
 
 
+def deploy_to_eas(workdir: Path, notebook) -> None:
+    """06: the default export refused by the check for eas:tensorflow_cpu_1.15 and by the
+    real TensorFlow 1.15; the widget's export for that processor verified there, clean for
+    its check, and answered through the EAS preview with the SDK's client code shown."""
+    text = output_text(notebook)
+    assert "attr-not-in-runtime" in text and "debug_name" in text
+    assert "refused by TensorFlow 1.15" in text
+    path = workdir / "export" / "eas_digits" / "1"
+    assert aliases(path) == {"serving_default": ({"image"}, {"scores"})}
+    assert smw.check(path, "eas", runtime="eas:tensorflow_cpu_1.15") == []
+    assert "TensorFlow 1.15" in text and "EAS preview answered" in text
+    assert "from eas_prediction import PredictClient, TFRequest" in text
+
+
 PROMISES: dict[str, Callable[[Path, object], None]] = {
     "00_start_here.ipynb": start_here,
     "01_keras_model.ipynb": keras_model,
@@ -221,6 +237,7 @@ PROMISES: dict[str, Callable[[Path, object], None]] = {
     "03_keras_h5.ipynb": keras_h5,
     "04_checkpoints.ipynb": checkpoints,
     "05_inspect_and_check.ipynb": inspect_and_check,
+    "06_deploy_to_eas.ipynb": deploy_to_eas,
 }
 """What each notebook promises, checked after it ran: add one for every new notebook."""
 
@@ -258,7 +275,11 @@ def test_notebook_runs_as_shipped(path: Path, tmp_path: Path):
     assert path.name in PROMISES, f"add what {path.name} promises to PROMISES in {__file__}"
     workdir = tmp_path / "work"
 
-    notebook = execute(path, workdir)  # raises CellExecutionError on the first failing cell
+    with PeakMemory() as memory:
+        notebook = execute(path, workdir)  # raises CellExecutionError on the first failing cell
+    print(f"{path.name}: peak memory of the kernel and its children {memory.peak / 2**20:.0f} MB")
+    # A Binder session (kernel and children together) is stopped at 2 GB.
+    assert 0 < memory.peak < BINDER_MEMORY, memory.peak
 
     errors = [
         output
