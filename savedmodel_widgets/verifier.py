@@ -554,8 +554,9 @@ def verify(
     timeout : float
         Seconds the worker process may take, TensorFlow's import included.
     runtime : str or Runtime, optional
-        Where to load the export (see :func:`~savedmodel_widgets.runtimes`). ``None``
-        or ``"installed"``: the installed TensorFlow, as above. Any other runtime
+        Where to load the export (see :func:`~savedmodel_widgets.runtimes`). ``None``:
+        the runtime an :class:`~savedmodel_widgets.ExportResult` was made for, else the
+        installed TensorFlow. ``"installed"``: the installed TensorFlow, as above. Any other runtime
         (``"eas:tensorflow_cpu_1.15"``, ``"tfserving:2.7"``): that release's own
         TensorFlow, fetched once into the cache with pip, loads the export with its C
         API (``TF_LoadSessionFromSavedModel``, the loader servers use) in a new process
@@ -589,6 +590,8 @@ def verify(
     """
     started = time.perf_counter()
     _check_settings(atol, rtol, batch_size, timeout)
+    if runtime is None and isinstance(result_or_path, ExportResult):
+        runtime = result_or_path.runtime
     try:
         chosen = get_runtime(runtime)
     except ValueError as error:

@@ -148,3 +148,14 @@ def test_a_tf1_session_with_a_table_exported_for_the_runtime_loads_with_equal_ou
     got = outcome.outputs["serving_default"]
     assert_allclose(got["scores"], scores, **TOLERANCE)
     assert [bytes(c) for c in got["classes"]] == [bytes(c) for c in classes]
+
+
+def test_verify_of_an_export_result_runs_in_the_runtime_it_was_made_for(
+        table_runtimes, keras_model, tmp_path):
+    result = export(suggest_spec(keras_model, tmp_path / "keras",
+                                 runtime="eas:tensorflow_cpu_1.14"))
+    report = smw.verify(result)
+    assert report.ok, report.summary()
+    assert report.tensorflow_version.startswith("1.14")
+    assert "EAS tensorflow_cpu_1.14" in report.runtime
+    assert smw.verify(result, runtime="installed").runtime == ""
