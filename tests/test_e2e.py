@@ -226,11 +226,60 @@ def test_inspect_widget_shows_the_tree_and_lists_the_checks(inspect_tab: Noteboo
 
     widget.get_by_role("tab", name="Serving checks").click()
     for target in ("TF Serving", "EAS"):
-        expect(widget.locator("summary", has_text=re.compile(rf"^{target}: ready to serve"))
-               ).to_be_visible()
+        heading = re.compile(rf"^{target} on the installed TensorFlow \([\d.]+\): ready to serve")
+        expect(widget.locator("summary", has_text=heading)).to_be_visible()
     expect(widget.get_by_text("generated-alias").first).to_be_visible()
     expect(widget.get_by_text("no-version-directory").first).to_be_visible()
     take_screenshot(widget, "3_inspect_checks")
+    assert tab.console_errors == []
+
+
+# --- Scenario 5: export for an EAS processor, then try it as an EAS client ------------
+
+
+@pytest.fixture
+def deploy_tab(browser: object, lab: JupyterLabServer, old_runtimes: object
+               ) -> Iterator[NotebookTab]:
+    """``06_deploy_to_eas`` run up to its ExportWidget (TensorFlow 1.15 already fetched)."""
+    with open_notebook(browser, lab, "06_deploy_to_eas.ipynb") as tab:
+        tab.run_all_above(tab.code_cell("# WIDGET CLICKS:"))
+        yield tab
+
+
+def test_export_for_an_eas_processor_and_try_it_by_the_eas_protocol(
+        deploy_tab: NotebookTab, lab: JupyterLabServer) -> None:
+    tab = deploy_tab
+    assert tab.error_outputs() == []
+    widget = tab.widget("w = smw.ExportWidget")
+    expect(widget).to_be_visible()
+    runtime = widget.get_by_label("Runtime")
+    choose_option(runtime, "EAS tensorflow_cpu_1.15")
+    expect(runtime.locator("option:checked")).to_have_text(
+        "EAS tensorflow_cpu_1.15 (TensorFlow 1.15)")
+    type_into(widget.get_by_title("The alias a client uses for probabilities"), "scores")
+    export_button = widget.get_by_title("Export", exact=True)
+    export_button.click()
+    expect(export_button).to_be_enabled(timeout=EXPORT_SECONDS_MS)
+    expect(export_status(widget)).to_have_text(re.compile(
+        r"^Exported to export/eas_digits/1 .* Verification: OK: .*TensorFlow 1\.15"))
+
+    widget.get_by_role("tab", name="Try it").click()
+    widget.get_by_role("button", name="Start preview").click()
+    send = widget.get_by_role("button", name="Send")
+    expect(send).to_be_enabled(timeout=EXPORT_SECONDS_MS)
+    widget.get_by_role("button", name="EAS", exact=True).click()
+    send.click()
+    expect(widget.get_by_text(re.compile(r"^Answered in [\d.]+ ms"))).to_be_visible(
+        timeout=EXPORT_SECONDS_MS)
+    expect(widget.get_by_text("from eas_prediction import PredictClient, TFRequest")
+           ).to_be_visible()
+    answer = widget.locator("table:has(th:text-is('values'))")
+    expect(answer.locator("td").first).to_have_text("scores")
+    expect(answer.locator("td").nth(2)).to_have_text("(1, 10)")
+    take_screenshot(widget, "5_eas_export_and_try_it")
+    widget.get_by_role("button", name="Stop").click()
+    expect(widget.get_by_role("button", name="Start preview")).to_be_enabled()
+    assert (lab.root / "export" / "eas_digits" / "1" / "saved_model.pb").is_file()
     assert tab.console_errors == []
 
 
