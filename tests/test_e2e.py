@@ -107,7 +107,7 @@ def test_export_by_clicking_in_start_here(start_here: NotebookTab, lab: JupyterL
     alias = widget.get_by_title("The alias a client uses for probabilities")
     expect(alias).to_have_value("probabilities")
     type_into(alias, "scores")
-    type_into(widget.get_by_label("Signature"), "predict_images")
+    type_into(widget.get_by_label("Signature").first, "predict_images")
     expect(widget.get_by_text("Writes export/digits/1.")).to_be_visible()
 
     export_button = widget.get_by_title("Export", exact=True)
@@ -156,7 +156,7 @@ def test_export_by_clicking_in_start_here(start_here: NotebookTab, lab: JupyterL
 def test_export_into_a_full_directory_shows_the_error_and_keeps_the_choices(
         start_here: NotebookTab) -> None:
     widget = start_here.widget("w = smw.ExportWidget")
-    signature, directory = widget.get_by_label("Signature"), widget.get_by_label("Directory")
+    signature, directory = widget.get_by_label("Signature").first, widget.get_by_label("Directory")
     alias = widget.get_by_title("The alias a client uses for probabilities")
     type_into(signature, "predict_images")
     type_into(alias, "scores")
