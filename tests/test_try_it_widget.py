@@ -6,6 +6,8 @@ Each test starts one server by clicking Start preview and stops it by closing th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from numpy.testing import assert_allclose
 from serving_models import build_keras_classifier, write_keras_classifier
@@ -80,3 +82,47 @@ def test_inspect_widget_shows_the_server_error_and_stops_for_another_model(tmp_p
     widget.version.value = 1  # another SavedModel shown: its server is not this one
     assert not server.running and not panel.serving and not panel.start_button.disabled
     widget.close()
+
+
+WITHOUT_SERVING_API = """
+import sys
+sys.modules["tensorflow_serving"] = None  # as if tensorflow-serving-api were not installed
+import numpy as np
+from widget_helpers import html_text
+from savedmodel_widgets.widgets import InspectWidget
+
+widget = InspectWidget(sys.argv[1], root=sys.argv[1])
+panel = widget.try_it
+panel.start_button.click()
+assert panel.serving, html_text(panel.status.value)
+assert panel.server.grpc_target is None
+print("STATUS", html_text(panel.status.value))
+panel.protocol.value = "eas"
+panel.send_button.click()
+print("EAS", panel.error or "ok", panel.result.outputs["scores"].shape)
+panel.protocol.value = "grpc"
+panel.send_button.click()
+print("GRPC", panel.error)
+widget.close()
+"""
+
+
+def test_without_tensorflow_serving_api_the_preview_answers_rest_and_eas_and_says_why_not_grpc(
+        tmp_path):
+    """The tutorials' set-up may lack tensorflow-serving-api: the preview still starts."""
+    import subprocess
+    import sys
+
+    from checkout_env import checkout_env
+
+    path = tmp_path / "classifier"
+    write_keras_classifier(str(path))
+    env = checkout_env()
+    env["PYTHONPATH"] += f":{Path(__file__).parent}"
+    run = subprocess.run([sys.executable, "-c", WITHOUT_SERVING_API, str(path)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in run.stdout.splitlines())
+    assert "gRPC off: it needs tensorflow-serving-api" in lines["STATUS"]
+    assert lines["EAS"] == "ok (1, 3)"
+    assert "tensorflow-serving-api" in lines["GRPC"] and "--no-deps" in lines["GRPC"]

@@ -18,7 +18,12 @@ from typing import Any
 from .model import ModelRepository, ServedModel, ServingError
 from .rest import MAX_BODY_BYTES
 
-__all__ = ["GRPC_WORKERS", "start_grpc_server", "tensor_proto"]
+__all__ = ["GRPC_INSTALL_HINT", "GRPC_WORKERS", "grpc_available", "start_grpc_server",
+           "tensor_proto"]
+
+GRPC_INSTALL_HINT = ("pip install --no-deps tensorflow-serving-api (--no-deps keeps your "
+                     "TensorFlow)")
+"""How to get what the gRPC preview needs."""
 
 GRPC_WORKERS = 4
 """Threads answering gRPC requests."""
@@ -29,6 +34,17 @@ _TYPED_FIELDS = {
     "int8": "int_val", "uint8": "int_val", "uint16": "int_val", "int64": "int64_val",
     "bool": "bool_val", "uint32": "uint32_val", "uint64": "uint64_val",
 }
+
+
+def grpc_available() -> bool:
+    """True when ``tensorflow-serving-api`` is installed, so a preview can answer gRPC (found
+    without importing it, which would import TensorFlow)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tensorflow_serving") is not None
+    except (ImportError, ValueError):  # ValueError: hidden from this process's imports
+        return False
 
 
 def _apis() -> Any:

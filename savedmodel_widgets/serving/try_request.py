@@ -26,6 +26,7 @@ from .client_code import Protocol as ClientProtocol
 from .client_code import client_code
 from .eas_auth import signed_headers
 from .eas_messages import decode_response, encode_request
+from .grpc_service import GRPC_INSTALL_HINT
 
 __all__ = [
     "ServerEndpoints",
@@ -119,7 +120,10 @@ def try_request(
     TryResult
     """
     arrays = {alias: np.asarray(value) for alias, value in inputs.items()}
-    url = _url(server, protocol)
+    try:
+        url = _url(server, protocol)
+    except ValueError as error:  # a protocol this server does not answer
+        return TryResult(protocol, {}, 0.0, "", str(error))
     code = client_code(signature, protocol, model_name=server.model_name, url=url,
                        token=token, expressions=expressions, values=arrays,
                        output_filter=output_filter)
@@ -145,8 +149,9 @@ class _RequestFailed(Exception):
 def _url(server: ServerEndpoints, protocol: str) -> str:
     if protocol == "grpc":
         if not server.grpc_target:
-            raise ValueError("This server was started without gRPC; start it with "
-                             "grpc_port=0 to try gRPC.")
+            raise ValueError("This server was started without gRPC: start it with "
+                             "grpc_port=0 (the gRPC preview needs tensorflow-serving-api: "
+                             f"{GRPC_INSTALL_HINT}).")
         return server.grpc_target
     if protocol == "eas":
         return server.eas_url.split("/api/predict/")[0]

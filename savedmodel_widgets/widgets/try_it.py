@@ -17,6 +17,7 @@ import traitlets
 
 from ..savedmodel.info import DEFAULT_SIGNATURE, PREDICT_METHOD, SavedModelInfo, Signature
 from ..serving.client_code import sample_inputs
+from ..serving.grpc_service import GRPC_INSTALL_HINT, grpc_available
 from ..serving.try_request import TryResult, try_request
 from ._close import close_tree
 from ._namespace import notebook_namespace
@@ -120,16 +121,20 @@ class TryItPanel(widgets.VBox):
 
         self.start_button.disabled = True
         self.status.value = note_html(f"Starting a preview server for {self.info.path}…")
+        with_grpc = grpc_available()
         try:
-            self.server = serve(self.info.path, grpc_port=0,
+            self.server = serve(self.info.path, grpc_port=0 if with_grpc else None,
                                 eas_token=self.token.value.strip() or None)
         except Exception as error:  # shown in place, the user's choices kept
             self._fail(error)
             self.start_button.disabled = False
             return
         self._set_serving(True)
+        grpc = (f"gRPC at {self.server.grpc_target}" if with_grpc else
+                f"gRPC off: it needs tensorflow-serving-api ({GRPC_INSTALL_HINT}), then "
+                "start the preview again")
         self.status.value = ok_html(f"Serving {self.server.model_name}: REST and EAS at "
-                                    f"{self.server.rest_url}, gRPC at {self.server.grpc_target}.")
+                                    f"{self.server.rest_url}, {grpc}.")
 
     def stop(self) -> None:
         """Stop the preview server, if it runs."""
