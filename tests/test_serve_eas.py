@@ -189,6 +189,7 @@ def test_get_without_the_token_is_refused(server):
     url = f"{endpoint(server)}/api/predict/{MODEL}"
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(url, timeout=30)
+    raised.value.close()
     assert raised.value.code == 401
 
 
@@ -217,4 +218,5 @@ def test_an_oversized_body_gets_413_and_the_server_keeps_answering(
         urllib.request.urlopen(request, timeout=120)
     assert raised.value.code == 413
     assert "larger than the preview server's limit" in raised.value.read().decode()
+    raised.value.close()
     assert_still_answers(eas_python, server, tf, model_path)

@@ -164,7 +164,8 @@ def _post(url: str, body: bytes, headers: Mapping[str, str]) -> bytes:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             return bytes(response.read())
     except urllib.error.HTTPError as error:
-        text = error.read().decode("utf-8", "replace")
+        with error:  # the error holds the answer's open connection
+            text = error.read().decode("utf-8", "replace")
         raise _RequestFailed(f"HTTP {error.code}: {text}") from None
 
 
