@@ -259,7 +259,7 @@ def merge(releases: list[str], cache: Path, sources: dict[str, dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path,
-                        default=Path.home() / ".cache" / "savedmodel_widgets" / "op_registry")
+                        default=Path.home() / ".cache" / "savedmodel-widgets" / "op_registry")
     parser.add_argument("--releases", nargs="*", default=list(RELEASES))
     parser.add_argument("--extract-only", action="store_true",
                         help="fill the cache without writing the package data")
