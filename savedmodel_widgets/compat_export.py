@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RuntimeIncompatibleError
-from .runtimes.catalogue import Runtime, get_runtime, installed_release, release_key, runtimes
+from .runtimes.catalogue import Runtime, get_runtime, installed_release
 from .sources import Source
 from .sources._source import Progress, quiet_tensorflow_log
 from .sources.frozen import FrozenModel, freeze, freeze_steps
@@ -169,12 +169,12 @@ def refusal_message(found: Sequence[Incompatibility], runtime: Runtime,
                          "without it.")
         elif item.kind == "op":
             lines.append(f"- The op {item.op!r} ({used}) is first in TensorFlow "
-                         f"{item.first_release}: {_newer_choice(runtime, item.first_release)}, "
+                         f"{item.first_release}: {_newer_choice(runtime, item)}, "
                          "or build the model without it.")
         else:
             lines.append(f"- The attribute {item.attr!r} of {item.op!r} ({used}) is first in "
                          f"TensorFlow {item.first_release}: "
-                         f"{_newer_choice(runtime, item.first_release)}.")
+                         f"{_newer_choice(runtime, item)}.")
     return "\n".join(lines)
 
 
@@ -199,15 +199,18 @@ def _layers_text(nodes: Sequence[str], layers: Sequence[str]) -> str:
     return f" in the layer{plural} {', '.join(repr(name) for name in found)}"
 
 
-def _newer_choice(runtime: Runtime, release: str) -> str:
+def _newer_choice(runtime: Runtime, item: Incompatibility) -> str:
     """"choose eas:tensorflow_cpu_1.15 or newer": the oldest runtime of the same server
-    (and device) that runs ``release`` or newer."""
-    same = [r for r in runtimes() if r.server == runtime.server and r.gpu == runtime.gpu
-            and release_key(r.release) >= release_key(release)]
-    if same:
-        oldest = min(same, key=lambda r: r.key)
-        return f"choose {oldest.name} or newer"
-    return f"no {runtime.server} runtime runs TensorFlow {release}; choose tf:{release} or newer"
+    (and device) newer than ``runtime`` that has what ``item`` names (see
+    :func:`~savedmodel_widgets.savedmodel.runtime_checks.runtime_that_has_it`)."""
+    from .savedmodel.runtime_checks import runtime_that_has_it
+
+    alternative = runtime_that_has_it(item, runtime)
+    if alternative is None:
+        return (f"no {runtime.server} runtime runs TensorFlow {item.first_release}; choose "
+                f"tf:{item.first_release} or newer")
+    than = "newer" if alternative.key > runtime.key else "older"
+    return f"choose {alternative.name} or {than}"
 
 
 def _rebuild(frozen: FrozenModel, runtime: Runtime) -> CompatibleExport:

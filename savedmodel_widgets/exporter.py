@@ -142,7 +142,7 @@ def export(
     seconds = time.perf_counter() - started
     steps("Writing the equivalent TensorFlow code")
     result = ExportResult(target, written, info, info.total_bytes, seconds,
-                          code=_code(written, source), runtime=spec.runtime)
+                          code=_code(written, source))
     if verify:
         steps("Verifying: reloading the export in a fresh Python process"
               if spec.runtime == INSTALLED else f"Verifying: loading the export in {spec.runtime}")

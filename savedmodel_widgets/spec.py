@@ -257,10 +257,6 @@ class ExportResult:
         comment that says why.
     report : VerifyReport or None
         The verification, when ``export`` was called with ``verify=True``.
-    runtime : str
-        The runtime the export was made for (``spec.runtime``): ``"installed"``, or an
-        older one such as ``"eas:tensorflow_cpu_1.15"``, for which the export is a TF1
-        graph with reference variables that runtime loads.
     """
 
     path: Path
@@ -270,7 +266,13 @@ class ExportResult:
     seconds: float
     code: str = field(default="", repr=False)
     report: VerifyReport | None = field(default=None, repr=False)
-    runtime: str = INSTALLED
+
+    @property
+    def runtime(self) -> str:
+        """The runtime the export was made for (``spec.runtime``): ``"installed"``, or an
+        older one such as ``"eas:tensorflow_cpu_1.15"``, for which the export is a TF1
+        graph with reference variables that runtime loads."""
+        return self.spec.runtime
 
     @property
     def version(self) -> int | None:

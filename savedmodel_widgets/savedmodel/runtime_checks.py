@@ -45,7 +45,7 @@ from .layout import PB_FILE, PBTXT_FILE
 from .text import count_text
 
 __all__ = ["RUNTIME_CODES", "on_runtime", "runtime_findings", "runtime_not_chosen",
-           "serving_graph"]
+           "runtime_that_has_it", "serving_graph"]
 
 RUNTIME_CODES = {"op": "op-not-in-runtime", "attr": "attr-not-in-runtime",
                  "custom-op": "custom-op"}
@@ -277,7 +277,7 @@ def _fix(found: Incompatibility, runtime: Runtime) -> str:
             f"export with savedmodel_widgets for this runtime (runtime={runtime.name!r}), "
             "which writes a graph it loads where the model allows"
         )
-    alternative = _runtime_that_has_it(found, runtime)
+    alternative = runtime_that_has_it(found, runtime)
     if alternative is not None:
         than = "newer" if alternative.key > runtime.key else "older"
         steps.append(f"choose {alternative.name!r} or {than}, whose TensorFlow "
@@ -288,7 +288,7 @@ def _fix(found: Incompatibility, runtime: Runtime) -> str:
     return f"{text[0].upper()}{text[1:]}."
 
 
-def _runtime_that_has_it(found: Incompatibility, runtime: Runtime) -> Runtime | None:
+def runtime_that_has_it(found: Incompatibility, runtime: Runtime) -> Runtime | None:
     """The oldest runtime of the same server kind (a TensorFlow release for the installed
     one) newer than ``runtime`` whose TensorFlow has the op (and attribute), else the
     newest older one that has it."""
