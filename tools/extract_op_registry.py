@@ -1,18 +1,15 @@
 """Extract every TensorFlow release's op registry into ``runtimes/op_registry.json.gz``.
 
-Kept in the repository, not run by CI. For each release in ``RELEASES`` it downloads the
-published wheel with ``pip download`` (no install: the old wheels are for Python 3.6-3.10),
-extracts only the native libraries, loads them in a subprocess with ctypes (the framework
-library with ``RTLD_GLOBAL``, then the library that holds TensorFlow's C API:
-``libtensorflow_cc.so.2`` where the wheel has it, else ``python/_pywrap_tensorflow_internal.so``)
-and calls ``TF_GetAllOpList()``: the ``OpList`` the runtime itself registers, with every
-attribute and its default; and ``TF_GetAllRegisteredKernels()``, for the ops it has a CPU
-kernel for. The installed TensorFlow's libraries are used in place for its
-release. Wheels and libraries are deleted as soon as a release is read; the serialized
-``OpList`` of each release stays in a cache directory, so a rerun only merges.
-
-Wheels built for Python <= 3.8 reference ``_Py_CheckRecursionLimit``, a data symbol that
-Python 3.9 removed; a one-line shared object built here with the C compiler defines it.
+Kept in the repository, not run by CI. For each release in ``RELEASES`` it fetches the
+release's C API as verification does (:func:`~savedmodel_widgets.runtimes.fetch.fetch_runtime`:
+the published wheel downloaded with pip, only the framework library and the library that
+holds TensorFlow's C API kept, patched to load under this Python), loads them in a
+subprocess (:class:`~savedmodel_widgets.runtimes._c_api.CApi`) and calls
+``TF_GetAllOpList()``: the ``OpList`` the runtime itself registers, with every attribute
+and its default; and ``TF_GetAllRegisteredKernels()``, for the ops it has a CPU kernel
+for. The installed TensorFlow's libraries are used in place for its release. A runtime
+fetched for this is removed as soon as it is read (one already in the cache is kept); the
+serialized ``OpList`` of each release stays in a cache directory, so a rerun only merges.
 
 Usage::
 
@@ -23,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import glob
 import gzip
 import importlib.metadata
 import importlib.util
@@ -32,126 +28,34 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from savedmodel_widgets.runtimes.catalogue import (  # noqa: E402
-    RELEASES,
-    installed_release,
-    release_key,
-)
-
-PLATFORMS = ("manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64",
-             "manylinux_2_17_x86_64", "manylinux_2_27_x86_64", "manylinux_2_28_x86_64")
-"""Every Linux x86-64 tag a release's wheel may carry (pip does not widen one tag)."""
+from savedmodel_widgets.runtimes.catalogue import RELEASES, installed_release  # noqa: E402
+from savedmodel_widgets.runtimes.fetch import cache_root, fetch_runtime, wheel_for  # noqa: E402
 
 
-def python_for(release: str) -> str:
-    """The Python version whose wheel of ``release`` is downloaded (any one it has)."""
-    major, minor = (int(part) for part in release.split("."))
-    if major == 1:
-        return "3.6" if minor <= 14 else "3.7"
-    if minor <= 2:
-        return "3.7"
-    if minor <= 4:
-        return "3.8"
-    if minor <= 7:
-        return "3.9"
-    if minor <= 11:
-        return "3.10"
-    return "3.11"
+def child_main(framework: str, library: str, output: str) -> None:
+    """In a fresh process: load one release's C API and write its ``OpList`` (and the
+    ``KernelList`` of its registered kernels, where the release has that call)."""
+    from savedmodel_widgets.runtimes._c_api import CApi, TFBuffer
 
-
-def download(release: str, folder: Path) -> Path:
-    """``pip download`` the wheel of ``release`` (``.0`` first, else the newest patch),
-    trying ``tensorflow-cpu`` and then ``tensorflow``."""
-    names = ("tensorflow", "tensorflow-cpu") if release_key(release) < (1, 15) \
-        else ("tensorflow-cpu", "tensorflow")
-    errors = []
-    for name in names:
-        for version in (f"{release}.0", f"{release}.*"):
-            command = [sys.executable, "-m", "pip", "download", "--no-deps",
-                       "--only-binary=:all:", "--python-version", python_for(release),
-                       "-d", str(folder), "--quiet"]
-            for platform in PLATFORMS:
-                command += ["--platform", platform]
-            command.append(f"{name}=={version}")
-            run = subprocess.run(command, capture_output=True, text=True)
-            wheels = sorted(folder.glob("*.whl"))
-            if run.returncode == 0 and wheels:
-                return wheels[0]
-            errors.append(f"{name}=={version}: {run.stderr.strip().splitlines()[-1:]}")
-    raise RuntimeError(f"no wheel for TensorFlow {release}: " + "; ".join(errors))
-
-
-NATIVE_NAMES = ("libtensorflow_framework.so", "libtensorflow_cc.so",
-                "_pywrap_tensorflow_internal.so")
-
-
-def extract_native(wheel: Path, folder: Path) -> Path:
-    """Unpack the framework, C++ and pywrap libraries of ``wheel`` into ``folder``."""
-    with zipfile.ZipFile(wheel) as archive:
-        for member in archive.namelist():
-            base = os.path.basename(member)
-            if any(base.startswith(name) for name in NATIVE_NAMES) and "/_solib" not in member:
-                target = folder / base
-                with archive.open(member) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
-    return folder
-
-
-def build_shim(cache: Path) -> Path:
-    """The shared object defining ``_Py_CheckRecursionLimit`` (built once, cached)."""
-    shim = cache / "libpy_recursion_limit_shim.so"
-    if not shim.exists():
-        source = cache / "shim.c"
-        source.write_text("int _Py_CheckRecursionLimit = 1000;\n")
-        subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(source)], check=True)
-    return shim
-
-
-def child_main(folder: str, shim: str, output: str) -> None:
-    """In a fresh process: load one release's libraries and write its ``OpList``."""
-    ctypes.CDLL(shim, mode=ctypes.RTLD_GLOBAL)
-    found = {os.path.basename(path): path for path in glob.glob(os.path.join(folder, "*.so*"))}
-
-    def library(prefix: str) -> str | None:
-        names = sorted(name for name in found if name.startswith(prefix))
-        return found[names[-1]] if names else None
-
-    # The C++ libraries first; the Python extension only where the C API is in it (the
-    # older releases), since it also registers Python-only and test ops no server has.
-    loaded: list[ctypes.CDLL] = []
-    for prefix in NATIVE_NAMES:
-        path = library(prefix)
-        if path is None or any(hasattr(lib, "TF_GetAllOpList") for lib in loaded):
-            continue
-        loaded.append(ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL | os.RTLD_LAZY))
-    api = next(lib for lib in loaded if hasattr(lib, "TF_GetAllOpList"))
-
-    class Buffer(ctypes.Structure):
-        _fields_ = [("data", ctypes.c_void_p), ("length", ctypes.c_size_t),
-                    ("dealloc", ctypes.c_void_p)]
-
-    api.TF_GetAllOpList.restype = ctypes.POINTER(Buffer)
-    api.TF_Version.restype = ctypes.c_char_p
+    api = CApi(Path(framework), Path(library))
+    api.TF_GetAllOpList.restype = ctypes.POINTER(TFBuffer)
     buffer = api.TF_GetAllOpList().contents
     write_atomically(output, ctypes.string_at(buffer.data, buffer.length))
-    if hasattr(api, "TF_GetAllRegisteredKernels"):
-        api.TF_NewStatus.restype = ctypes.c_void_p
-        api.TF_GetAllRegisteredKernels.restype = ctypes.POINTER(Buffer)
+    if hasattr(api.lib, "TF_GetAllRegisteredKernels"):
+        api.TF_GetAllRegisteredKernels.restype = ctypes.POINTER(TFBuffer)
         api.TF_GetAllRegisteredKernels.argtypes = [ctypes.c_void_p]
-        api.TF_GetCode.argtypes = [ctypes.c_void_p]
         status = api.TF_NewStatus()
         kernels = api.TF_GetAllRegisteredKernels(status)
         if api.TF_GetCode(status) == 0:
             write_atomically(output.replace("oplist-", "kernels-"),
                              ctypes.string_at(kernels.contents.data, kernels.contents.length))
-    print(api.TF_Version().decode())
+        api.TF_DeleteStatus(status)
+    print(api.version)
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -161,35 +65,41 @@ def write_atomically(path: str, data: bytes) -> None:
     os.replace(path + ".tmp", path)
 
 
-def read_release(release: str, cache: Path, shim: Path) -> dict:
+def release_libraries(release: str) -> tuple[Path, Path, str, Path | None]:
+    """``(framework, C-API library, where they came from, a directory to remove after)``:
+    the installed TensorFlow's own libraries for its release, else the release's runtime
+    fetched into the project's cache (:func:`fetch_runtime`: the wheel, its C API,
+    patched to load here), removed after reading unless it was cached before."""
+    if release == installed_release():
+        spec = importlib.util.find_spec("tensorflow")
+        assert spec is not None and spec.submodule_search_locations
+        package = Path(list(spec.submodule_search_locations)[0])
+        version = importlib.metadata.version("tensorflow-cpu")
+        return (package / "libtensorflow_framework.so.2", package / "libtensorflow_cc.so.2",
+                f"the installed tensorflow-cpu {version}", None)
+    wheel = wheel_for(release)
+    cached = (cache_root() / wheel.version).is_dir()
+    fetched = fetch_runtime(release, progress=print)
+    return (fetched.framework, fetched.library, wheel.requirement,
+            None if cached else fetched.directory)
+
+
+def read_release(release: str, cache: Path) -> dict:
     """The cached ``OpList`` of ``release`` and where it came from, extracting it if needed."""
     op_list = cache / f"oplist-{release}.pb"
     meta = cache / f"oplist-{release}.json"
     if op_list.exists() and meta.exists():
         return json.loads(meta.read_text())
-    with tempfile.TemporaryDirectory(dir=cache) as work:
-        if release == installed_release():
-            spec = importlib.util.find_spec("tensorflow")
-            assert spec is not None and spec.submodule_search_locations
-            folder = Path(work) / "libs"
-            folder.mkdir()
-            package = Path(list(spec.submodule_search_locations)[0])
-            for name in ("libtensorflow_framework.so.2", "libtensorflow_cc.so.2"):
-                os.symlink(package / name, folder / name)
-            version = importlib.metadata.version("tensorflow-cpu")
-            wheel_name = f"the installed tensorflow-cpu {version}"
-        else:
-            wheel = download(release, Path(work))
-            wheel_name = wheel.name
-            folder = Path(work) / "libs"
-            folder.mkdir()
-            extract_native(wheel, folder)
-            wheel.unlink()
-        run = subprocess.run([sys.executable, __file__, "--child", str(folder), str(shim),
-                              str(op_list)], capture_output=True, text=True)
-        if run.returncode != 0:
-            raise RuntimeError(f"TensorFlow {release} did not load: {run.stderr[-2000:]}")
-    info = {"release": release, "wheel": wheel_name, "tf_version": run.stdout.strip()}
+    framework, library, origin, remove = release_libraries(release)
+    try:
+        run = subprocess.run([sys.executable, __file__, "--child", str(framework),
+                              str(library), str(op_list)], capture_output=True, text=True)
+    finally:
+        if remove is not None:
+            shutil.rmtree(remove, ignore_errors=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"TensorFlow {release} did not load: {run.stderr[-2000:]}")
+    info = {"release": release, "wheel": origin, "tf_version": run.stdout.strip()}
     meta.write_text(json.dumps(info))
     return info
 
@@ -265,10 +175,9 @@ def main() -> None:
                         help="fill the cache without writing the package data")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    shim = build_shim(args.cache)
     sources = {}
     for release in args.releases:
-        sources[release] = read_release(release, args.cache, shim)
+        sources[release] = read_release(release, args.cache)
         print(f"{release}: {sources[release]['tf_version']} from {sources[release]['wheel']}",
               flush=True)
     if args.extract_only or args.releases != list(RELEASES):
