@@ -165,8 +165,7 @@ def _verify(result: ExportResult, source: Source, inputs: Inputs | None,
     refusal of its arguments becomes a report that says why, so the export's result is
     not lost."""
     try:
-        return verify(result, source=source, inputs=inputs, runtime=result.spec.runtime,
-                      progress=progress)
+        return verify(result, source=source, inputs=inputs, progress=progress)
     except SavedModelWidgetsError as error:
         return VerifyReport.not_run(str(result.path), str(error))
 

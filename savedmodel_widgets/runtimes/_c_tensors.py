@@ -14,6 +14,8 @@ import ctypes
 import struct
 from typing import TYPE_CHECKING, Any
 
+from .catalogue import release_key
+
 if TYPE_CHECKING:
     import numpy
 
@@ -38,8 +40,7 @@ _SMALL, _LARGE, _OFFSET, _VIEW = 0, 1, 2, 3
 
 def uses_tstring(version: str) -> bool:
     """True when TensorFlow ``version`` (``"2.7.0"``) lays strings out as ``TF_TString``."""
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return (major, minor) >= TSTRING_FIRST_RELEASE
+    return release_key(version) >= TSTRING_FIRST_RELEASE
 
 
 def to_tensor(api: CApi, array: numpy.ndarray, tstring: bool) -> int:
