@@ -196,15 +196,15 @@ def split_inputs(
         for name, values in inputs.items():
             if name not in per_signature:
                 raise VerifyError(
-                    f"inputs names the signature {name!r}, which is not verified; the "
-                    f"signatures are {', '.join(map(repr, names)) or 'none'}."
+                    f"inputs names the signature {name!r}, which is not among the signatures "
+                    f"run; the signatures are {', '.join(map(repr, names)) or 'none'}."
                 )
             signature = next(s for s in signatures if s.name == name)
             _refuse_unknown_aliases(values, signature.input_aliases, f"signature {name!r}")
             per_signature[name] = dict(values)
         return per_signature
     aliases = list(dict.fromkeys(a for s in signatures for a in s.input_aliases))
-    _refuse_unknown_aliases(inputs, aliases, "any verified signature")
+    _refuse_unknown_aliases(inputs, aliases, "any signature run")
     for signature in signatures:
         per_signature[signature.name] = {alias: value for alias, value in inputs.items()
                                          if alias in signature.input_aliases}

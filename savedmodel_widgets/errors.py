@@ -13,6 +13,8 @@ from typing import Any
 __all__ = [
     "ConvertError",
     "CorruptSavedModelError",
+    "DeployError",
+    "DeployTargetExistsError",
     "ExportError",
     "ExportSpecError",
     "FrameworkAPIError",
@@ -127,3 +129,17 @@ class VerifyError(SavedModelWidgetsError, ValueError):
 class RuntimeFetchError(SavedModelWidgetsError, RuntimeError):
     """An old TensorFlow runtime could not be downloaded or unpacked; the message says
     what was tried and how to fetch it by hand."""
+
+
+class DeployError(SavedModelWidgetsError, ValueError):
+    """A deployment file cannot be made: a bad service name, processor, warm-up input or
+    layout; the message says which value and what to do. Nothing was written."""
+
+
+class DeployTargetExistsError(DeployError, FileExistsError):
+    """A deployment file already exists and ``overwrite`` was not set; :attr:`paths`
+    lists every file that would have been replaced. Nothing was written."""
+
+    def __init__(self, message: str, paths: Sequence[str]) -> None:
+        super().__init__(message)
+        self.paths = tuple(paths)
