@@ -27,13 +27,13 @@ __all__ = [
 def refuse_existing(paths: Iterable[str | os.PathLike[str]], overwrite: bool) -> None:
     """Raise :class:`DeployTargetExistsError` naming every path that exists, unless
     ``overwrite``; a directory in the way is refused even with ``overwrite``."""
-    paths = [Path(path) for path in paths]
-    directories = [str(path) for path in paths if path.is_dir()]
+    targets = [Path(path) for path in paths]
+    directories = [str(path) for path in targets if path.is_dir()]
     if directories:
         raise DeployTargetExistsError(
             f"{directories[0]} is a directory, where a file is to be written; choose another "
             "output folder or move the directory away.", directories)
-    existing = [str(path) for path in paths if path.exists() or path.is_symlink()]
+    existing = [str(path) for path in targets if path.exists() or path.is_symlink()]
     if existing and not overwrite:
         listed = ", ".join(existing)
         raise DeployTargetExistsError(
@@ -42,7 +42,7 @@ def refuse_existing(paths: Iterable[str | os.PathLike[str]], overwrite: bool) ->
             "replace them, or choose another output folder. Nothing was written.", existing)
 
 
-def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(staging)`` to fill a staging file beside ``path``, then rename it onto
     ``path``; on any error the staging file is removed and ``path`` is untouched.
 
