@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import stat
 import subprocess
 import tarfile
 import zipfile
@@ -186,6 +187,9 @@ def test_the_archive_holds_the_export_at_its_root_and_serves_like_the_model(
     assert {name for name in archive_members(archive) if not name.endswith("/")} == set(files)
 
     extracted = extract_model_archive(archive, tmp_path / "extracted")
+    assert export_files(extracted) == export_files(path)
+    with pytest.raises(DeployTargetExistsError):
+        extract_model_archive(archive, extracted)
     signature = read_saved_model(extracted).signature("serving_default")
     images = sample_images(5, seed=1)
     got = served_outputs(extracted, "serving_default", {signature.input_aliases[0]: images})
@@ -193,10 +197,16 @@ def test_the_archive_holds_the_export_at_its_root_and_serves_like_the_model(
     assert_allclose(scores, model.predict(images, verbose=0), **TOLERANCE)
 
 
-def test_an_unknown_suffix_is_refused_and_nothing_written(keras_export, tmp_path):
+def test_a_wrong_suffix_source_or_target_is_refused_and_nothing_written(keras_export,
+                                                                       saved_models, tmp_path):
     with pytest.raises(DeployError, match=r"model\.tar\.gz or model\.zip"):
         write_model_archive(keras_export[0], tmp_path / "model.tar")
+    with pytest.raises(DeployError, match="version folder"):
+        write_model_archive(saved_models["versioned"], tmp_path / "model.zip")
+    with pytest.raises(DeployError, match="contain itself"):
+        write_model_archive(keras_export[0], Path(keras_export[0]) / "model.zip")
     assert list(tmp_path.iterdir()) == []
+    assert not (Path(keras_export[0]) / "model.zip").exists()
 
 
 def test_an_existing_archive_is_kept_unless_overwrite(keras_export, tmp_path):
@@ -231,13 +241,16 @@ def hostile_tar(path: Path, kind: str) -> Path:
 def hostile_zip(path: Path, kind: str) -> Path:
     with zipfile.ZipFile(path, "w") as opened:
         opened.writestr("saved_model.pb", b"not a model")
-        opened.writestr({"dotdot": "../x", "absolute": "/tmp/x"}[kind], b"escape")
+        bad = zipfile.ZipInfo({"dotdot": "../x", "absolute": "/tmp/x", "symlink": "link"}[kind])
+        if kind == "symlink":  # as Info-ZIP's ``zip --symlinks`` stores one
+            bad.external_attr = (stat.S_IFLNK | 0o777) << 16
+        opened.writestr(bad, b"/etc/passwd" if kind == "symlink" else b"escape")
     return path
 
 
 @pytest.mark.parametrize(("maker", "kind"), [
     (hostile_tar, "dotdot"), (hostile_tar, "absolute"), (hostile_tar, "symlink"),
-    (hostile_zip, "dotdot"), (hostile_zip, "absolute"),
+    (hostile_zip, "dotdot"), (hostile_zip, "absolute"), (hostile_zip, "symlink"),
 ])
 def test_a_hostile_archive_is_refused(keras_export, tmp_path, maker, kind):
     suffix = ".zip" if maker is hostile_zip else ".tar.gz"
