@@ -41,6 +41,7 @@ from savedmodel_widgets.deploy.archive import (
 from savedmodel_widgets.deploy.eas_service import (
     EAS_PROCESSORS,
     MODEL_PATH_PLACEHOLDER,
+    WARM_UP_PATH_PLACEHOLDER,
     EasService,
     check_service,
     processor_for,
@@ -451,6 +452,9 @@ def test_paths_processor_and_gpu_findings():
 
     assert codes(model_path=MODEL_PATH_PLACEHOLDER) == {"model-path-placeholder": "warning"}
     assert codes(warm_up_data_path=None) == {"no-warm-up": "info"}
+    assert codes(warm_up_data_path=WARM_UP_PATH_PLACEHOLDER) == {
+        "warm-up-path-placeholder": "warning"}
+    assert codes(warm_up_data_path="warm_up.bin") == {"warm-up-path-scheme": "warning"}
     assert codes(model_path="/home/me/model.tar.gz") == {"model-path-scheme": "warning"}
     assert codes(model_path="https://example.com/models/digits") == {
         "model-path-not-archive": "error"}

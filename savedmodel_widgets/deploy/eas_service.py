@@ -343,7 +343,7 @@ def _field_findings(service: EasService) -> list[Finding]:
 
 
 def _path_findings(field_name: str, value: str, placeholder: str, what: str) -> list[Finding]:
-    code = field_name.split("_data")[0].replace("_", "-")
+    code = field_name.replace("_data", "").replace("_", "-")
     if value == placeholder:
         return [Finding("warning", f"{code}-placeholder",
                         f"{field_name} is still the placeholder {placeholder!r}.",
