@@ -344,7 +344,7 @@ def _field_findings(service: EasService) -> list[Finding]:
 
 def _path_findings(field_name: str, value: str, placeholder: str, what: str) -> list[Finding]:
     code = field_name.replace("_data", "").replace("_", "-")
-    if value == placeholder:
+    if value.startswith(placeholder.rsplit("/", 1)[0] + "/"):
         return [Finding("warning", f"{code}-placeholder",
                         f"{field_name} is still the placeholder {placeholder!r}.",
                         f"Upload {what} to OSS and set {field_name} to its oss:// path or "

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from ..errors import DeployError
 from ..runtimes.catalogue import Runtime, get_runtime, runtimes
 from ..savedmodel.finding import Finding
+from ..savedmodel.runtime_checks import RUNTIME_CODES
 from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.reader import read_saved_model
 from ._files import refuse_existing
@@ -45,6 +46,8 @@ ArchiveFormat = Literal["tar.gz", "zip"]
 SERVICE_FILE = "service.json"
 EAS_WARMUP_FILE = "warm_up.bin"
 MODELS_CONFIG_FILE = "models.config"
+
+_PLACEHOLDER_FOLDER = MODEL_PATH_PLACEHOLDER.rsplit("/", 1)[0]
 
 ROLE_TITLES = {
     "archive": "Model archive (upload to OSS; service.json's model_path)",
@@ -315,12 +318,9 @@ def deployment_kit(
 def _eas_service(info: SavedModelInfo, runtime: Runtime, files: Mapping[str, Path],
                  service_name: str | None, model_path: str | None, instances: int,
                  cpu: int, memory: int) -> EasService:
-    archive_name = files["archive"].name
-    if model_path is None:
-        model_path = MODEL_PATH_PLACEHOLDER.rsplit("/", 1)[0] + "/" + archive_name
-        warm_up = MODEL_PATH_PLACEHOLDER.rsplit("/", 1)[0] + "/" + EAS_WARMUP_FILE
-    else:
-        warm_up = model_path.rsplit("/", 1)[0] + "/" + EAS_WARMUP_FILE
+    folder = model_path.rsplit("/", 1)[0] if model_path else _PLACEHOLDER_FOLDER
+    model_path = model_path or f"{folder}/{files['archive'].name}"
+    warm_up = f"{folder}/{files['eas_warmup'].name}"
     return EasService(
         name=service_name or _service_name_from(_model_folder_name(info)),
         processor=processor_for(runtime), model_path=model_path, instances=instances,
@@ -351,8 +351,8 @@ def _write_eas_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path
     write_service_json(files["service"], service, overwrite=True)
     findings = [*check_model_archive(files["archive"], info),
                 *check_eas_warmup(files["eas_warmup"], info),
-                *check_service(service, info, runtime),
-                *_model_findings(info, runtime)]
+                *check_service(service, info),  # with the processor's refusals of the model
+                *_model_findings(info, runtime, besides=set(RUNTIME_CODES.values()))]
     if len(requests) > 1:
         findings.append(Finding(
             "info", "eas-warmup-first-request",
@@ -364,7 +364,7 @@ def _write_eas_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path
         f"Upload {files['archive'].name} and {files['eas_warmup'].name} from {folder} to OSS "
         f"(for example: ossutil cp {files['archive']} {service.model_path}).",
         ("Put their OSS paths in service.json: model_path and warm_up_data_path still hold "
-         "placeholders." if service.model_path.startswith(MODEL_PATH_PLACEHOLDER.rsplit("/", 1)[0])
+         "placeholders." if service.model_path.startswith(_PLACEHOLDER_FOLDER)
          else f"Check that service.json's model_path ({service.model_path}) and "
               f"warm_up_data_path ({service.warm_up_data_path}) are where you uploaded them."),
         f"Create the service: eascmd create {files['service']} (or paste service.json into "
@@ -408,14 +408,17 @@ def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str
                          docker, None, tuple(requests))
 
 
-def _model_findings(info: SavedModelInfo, runtime: Runtime) -> list[Finding]:
-    """The model's own serving checks for the target's TensorFlow, as findings."""
+def _model_findings(info: SavedModelInfo, runtime: Runtime,
+                    besides: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
+    """The model's own serving checks for the target's TensorFlow, as findings (notes, and
+    errors of the codes ``besides``, left out)."""
     from ..savedmodel.checks import check
 
     return [Finding(result.level, result.code, result.message, result.fix, result.signature)
             for result in check(info, "eas" if runtime.server == "eas" else "tfserving",
                                runtime=runtime.name)
-            if result.level != "info"]
+            if result.level != "info"
+            and not (result.level == "error" and result.code in besides)]
 
 
 def _size(path: Path) -> str:
