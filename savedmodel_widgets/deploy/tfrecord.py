@@ -128,7 +128,7 @@ def read_records(path: str | os.PathLike[str]) -> list[bytes]:
     except OSError as error:
         raise DeployError(f"Cannot read the TFRecord file {path}: {error.strerror or error}."
                           ) from None
-    records = []
+    records: list[bytes] = []
     offset = 0
     view = memoryview(data)
     while offset < len(data):

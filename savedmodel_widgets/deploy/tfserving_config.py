@@ -2,9 +2,10 @@
 
 TF Serving serves a *base path* holding numeric version folders (``classifier/1``,
 ``classifier/2``), never a SavedModel folder itself. ``models.config`` lists such base
-paths in ``ModelServerConfig``'s text format (``tensorflow_serving/config/model_server_config.proto``;
-TF Serving's guide "TensorFlow Serving Configuration",
-https://www.tensorflow.org/tfx/serving/serving_config), each with the versions to serve.
+paths in ``ModelServerConfig``'s text format
+(``tensorflow_serving/config/model_server_config.proto``; TF Serving's guide
+"TensorFlow Serving Configuration", https://www.tensorflow.org/tfx/serving/serving_config),
+each with the versions to serve.
 
 The Docker image (TF Serving's guide "TensorFlow Serving with Docker",
 https://www.tensorflow.org/tfx/serving/docker) answers gRPC on port 8500 and REST on 8501
@@ -19,7 +20,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal, Union
+from typing import Literal
 
 from ..errors import DeployError
 from ._files import refuse_existing, write_bytes_atomically
@@ -36,7 +37,7 @@ __all__ = [
     "write_model_server_config",
 ]
 
-VersionPolicy = Union[Literal["latest", "all"], tuple[int, ...]]
+VersionPolicy = Literal["latest", "all"] | tuple[int, ...]
 """``"latest"`` (the highest version), ``"all"``, or the version numbers to serve."""
 
 IMAGE = "tensorflow/serving"
@@ -305,12 +306,12 @@ def versioned_layout(export_dir: str | os.PathLike[str]) -> tuple[Path, str, int
         raise DeployError(f"{export} holds no saved_model.pb; give the folder of an export.")
     name = export.name
     if not name.isascii() or not name.isdigit() or int(name) >= 2**63:
+        model = export.parent / "my_model"
         raise DeployError(
             f"{export} is not in a numeric version folder: TF Serving serves a model folder "
-            f"holding version folders such as {export.parent / 'my_model' / '1'}, and would "
-            f"find no version here. Export again with a version (an ExportSpec with "
-            f"version=1 or 'auto' writes PATH/1), or move it: mkdir -p {shlex.quote(str(export.parent / 'my_model'))}"
-            f" && mv {shlex.quote(str(export))} "
-            f"{shlex.quote(str(export.parent / 'my_model' / '1'))}")
+            f"holding version folders such as {model / '1'}, and would find no version "
+            "here. Export again with a version (an ExportSpec with version=1 or 'auto' "
+            f"writes PATH/1), or move it: mkdir -p {shlex.quote(str(model))} && mv "
+            f"{shlex.quote(str(export))} {shlex.quote(str(model / '1'))}")
     base = export.parent
     return base, base.name, int(name)
