@@ -20,12 +20,19 @@ from savedmodel_widgets.deploy.replay import replay_warmup
 from savedmodel_widgets.deploy.tfserving_warmup import read_tfserving_warmup
 from savedmodel_widgets.errors import DeployError, DeployTargetExistsError
 
+EAS_NAME = "classifier_eas"
+"""The folder of version 1 of the classifier exported for ``eas:tensorflow_cpu_1.15``."""
+
 
 @pytest.fixture(scope="module")
 def classifier(tf, tmp_path_factory):
-    """``(models root, {version: Keras model})``: ``root/classifier/1`` and ``/2``."""
+    """``(models root, {version: Keras model})``: ``root/classifier/1`` and ``/2`` exported
+    for the installed TensorFlow, ``root/classifier_eas/1`` (version 1's model) for EAS's
+    ``tensorflow_cpu_1.15``."""
     root = tmp_path_factory.mktemp("deploy_kit")
     models = write_keras_classifier(str(root / KERAS_NAME))
+    smw.export(smw.suggest_spec(models[1], str(root / EAS_NAME), version=1,
+                                runtime="eas:tensorflow_cpu_1.15"))
     return root, models
 
 
@@ -40,9 +47,9 @@ def fresh_models(classifier, tmp_path):
 
 def test_eas_kit_writes_checks_and_replays(classifier, tmp_path):
     root, models = classifier
-    export = root / KERAS_NAME / "1"
+    export = root / EAS_NAME / "1"
     images = sample_images(3)
-    kit = smw.deployment_kit(export, "eas:tensorflow_cpu_2.7", out=tmp_path / "eas",
+    kit = smw.deployment_kit(export, "eas:tensorflow_cpu_1.15", out=tmp_path / "eas",
                              service_name="classifier_demo", inputs={"image": images},
                              instances=2, cpu=4, memory=8000)
     assert set(kit.files) == {"archive", "service", "eas_warmup"}
@@ -50,12 +57,13 @@ def test_eas_kit_writes_checks_and_replays(classifier, tmp_path):
 
     service = json.loads(kit.files["service"].read_text())
     assert service["name"] == "classifier_demo"
-    assert service["processor"] == "tensorflow_cpu_2.7"
+    assert service["processor"] == "tensorflow_cpu_1.15"
     assert service["metadata"] == {"instance": 2, "cpu": 4, "memory": 8000}
     assert service["model_path"].endswith("/model.tar.gz")
     assert service["warm_up_data_path"].endswith("/warm_up.bin")
     codes = {finding.code for finding in kit.findings}
-    assert {"model-path-placeholder", "warm-up-path-placeholder"} <= codes  # the OSS path is still to be filled in
+    # the OSS paths are still to be filled in
+    assert {"model-path-placeholder", "warm-up-path-placeholder"} <= codes
     assert kit.ready, kit.summary()
 
     with tarfile.open(kit.files["archive"]) as archive:
@@ -73,19 +81,19 @@ def test_eas_kit_writes_checks_and_replays(classifier, tmp_path):
     np.testing.assert_allclose(answer.outputs["scores"],
                                models[1].predict(images, verbose=0), atol=1e-5)
     assert "eascmd create" in kit.summary()
-    assert "Deployment kit for EAS tensorflow_cpu_2.7" in kit._repr_html_()
+    assert "Deployment kit for EAS tensorflow_cpu_1.15" in kit._repr_html_()
 
 
 def test_tfserving_kit_writes_warmup_config_and_docker_line(fresh_models):
     root, models = fresh_models
     export = root / KERAS_NAME / "2"
     images = sample_images(4, seed=1)
-    kit = smw.deployment_kit(export, "tfserving:2.7", inputs={"image": images},
+    kit = smw.deployment_kit(export, "tfserving:2.21", inputs={"image": images},
                              rows_per_request=1, version_policy="all")
     assert kit.files["tfserving_warmup"] == export / "assets.extra" / "tf_serving_warmup_requests"
     assert kit.files["models_config"] == root / "models.config"
     assert kit.ready, kit.summary()
-    assert "tensorflow/serving:2.7.0" in kit.docker_command
+    assert "tensorflow/serving:2.21.0" in kit.docker_command
     assert str(root) in kit.docker_command
 
     requests = read_tfserving_warmup(export)
@@ -104,17 +112,17 @@ def test_tfserving_kit_writes_warmup_config_and_docker_line(fresh_models):
 
 def test_a_second_kit_is_refused_until_overwrite(classifier, tmp_path):
     root, _ = classifier
-    export = root / KERAS_NAME / "1"
+    export = root / EAS_NAME / "1"
     out = tmp_path / "eas"
-    first = smw.deployment_kit(export, "tensorflow_cpu_2.7", out=out, service_name="first")
+    first = smw.deployment_kit(export, "tensorflow_cpu_1.15", out=out, service_name="first")
     before = {role: path.read_bytes() for role, path in first.files.items()}
     with pytest.raises(DeployTargetExistsError) as refused:
-        smw.deployment_kit(export, "tensorflow_cpu_2.7", out=out, service_name="second")
+        smw.deployment_kit(export, "tensorflow_cpu_1.15", out=out, service_name="second")
     assert sorted(refused.value.paths) == sorted(str(p) for p in first.files.values())
     assert {role: path.read_bytes() for role, path in first.files.items()} == before
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first.files.values())
 
-    again = smw.deployment_kit(export, "tensorflow_cpu_2.7", out=out, service_name="second",
+    again = smw.deployment_kit(export, "tensorflow_cpu_1.15", out=out, service_name="second",
                                overwrite=True)
     assert json.loads(again.files["service"].read_text())["name"] == "second"
 
@@ -131,7 +139,7 @@ def test_a_target_that_is_no_serving_system_is_refused(classifier, target, tmp_p
 def test_bad_warmup_inputs_write_nothing(classifier, tmp_path):
     root, _ = classifier
     with pytest.raises(DeployError, match="takes \\(-1, 8\\)"):
-        smw.deployment_kit(root / KERAS_NAME / "1", "tensorflow_cpu_2.7", out=tmp_path,
+        smw.deployment_kit(root / EAS_NAME / "1", "tensorflow_cpu_1.15", out=tmp_path,
                            inputs={"image": np.zeros((2, 5), "float32")})
     assert list(tmp_path.iterdir()) == []
 
@@ -147,14 +155,14 @@ def test_the_default_export_is_not_ready_for_tensorflow_1_15(classifier, tmp_pat
 
 def test_cli_deploy_eas_then_refuses_then_overwrites(classifier, tmp_path, capsys):
     root, _ = classifier
-    export = str(root / KERAS_NAME / "1")
+    export = str(root / EAS_NAME / "1")
     inputs = tmp_path / "inputs.npz"
     np.savez(inputs, image=sample_images(2))
-    args = ["deploy", export, "--eas", "tensorflow_cpu_2.7", "--out", str(tmp_path / "kit"),
+    args = ["deploy", export, "--eas", "tensorflow_cpu_1.15", "--out", str(tmp_path / "kit"),
             "--service-name", "cli_demo", "--inputs", str(inputs), "--archive", "zip"]
     assert main([*args, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["ready"] and printed["target"] == "eas:tensorflow_cpu_2.7"
+    assert printed["ready"] and printed["target"] == "eas:tensorflow_cpu_1.15"
     assert printed["files"]["archive"].endswith("model.zip")
     assert printed["requests"] == [{"signature_name": "serving_default",
                                     "inputs": {"image": [2, 8]}}]
@@ -167,11 +175,11 @@ def test_cli_deploy_eas_then_refuses_then_overwrites(classifier, tmp_path, capsy
 
 def test_cli_deploy_tfserving_prints_the_docker_line(fresh_models, capsys):
     root, _ = fresh_models
-    code = main(["deploy", str(root / KERAS_NAME / "1"), "--tfserving", "2.7",
+    code = main(["deploy", str(root / KERAS_NAME / "1"), "--tfserving", "2.21",
                  "--version-policy", "1,2"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "docker run" in out and "tensorflow/serving:2.7.0" in out
+    assert "docker run" in out and "tensorflow/serving:2.21.0" in out
     config = (root / "models.config").read_text()
     assert "versions: 1" in config and "versions: 2" in config
 
@@ -179,7 +187,7 @@ def test_cli_deploy_tfserving_prints_the_docker_line(fresh_models, capsys):
 def test_cli_deploy_bad_usage(classifier, capsys):
     root, _ = classifier
     export = str(root / KERAS_NAME / "1")
-    assert main(["deploy", export, "--tfserving", "2.7", "--version-policy", "newest"]) == 2
+    assert main(["deploy", export, "--tfserving", "2.21", "--version-policy", "newest"]) == 2
     assert "--version-policy 'newest'" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # --eas and --tfserving exclude each other
         main(["deploy", export, "--eas", "tensorflow_cpu_1.15", "--tfserving", "2.7"])

@@ -23,9 +23,9 @@ from typing import Any, Literal
 from ..errors import DeployError
 from ..runtimes.catalogue import Runtime, get_runtime, runtimes
 from ..savedmodel.finding import Finding
-from ..savedmodel.runtime_checks import RUNTIME_CODES
 from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.reader import read_saved_model
+from ..savedmodel.runtime_checks import RUNTIME_CODES
 from ._files import refuse_existing
 from .eas_service import MODEL_PATH_PLACEHOLDER, EasService, processor_for
 from .requests import WarmupRequest, warmup_requests
@@ -381,6 +381,7 @@ def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str
                          version_policy: str | Sequence[int]) -> DeploymentKit:
     from .tfserving_config import (
         ModelConfig,
+        VersionPolicy,
         docker_run_command,
         versioned_layout,
         write_model_server_config,
@@ -389,14 +390,27 @@ def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str
 
     base, folder_name, _ = versioned_layout(Path(info.path))
     name = model_name or folder_name
-    policy = version_policy if isinstance(version_policy, str) else tuple(version_policy)
+    policy: VersionPolicy = (tuple(version_policy) if not isinstance(version_policy, str)
+                             else "all" if version_policy == "all" else "latest")
+    if isinstance(version_policy, str) and version_policy not in ("latest", "all"):
+        raise DeployError(f"version_policy {version_policy!r} is unknown; use 'latest', 'all' "
+                          "or version numbers.")
     models_root = base.parent
     config = ModelConfig(name, f"/models/{base.name}", policy)
     write_tfserving_warmup(info.path, requests, model_name=name, overwrite=True)
     write_model_server_config(files["models_config"], [config], overwrite=True)
-    docker = docker_run_command(models_root, [config], runtime.release)
     fresh = read_saved_model(info.path)
     findings = [*check_tfserving_warmup(fresh), *_model_findings(fresh, runtime)]
+    if files["models_config"].parent.absolute() == models_root.absolute():
+        docker = docker_run_command(models_root, [config], runtime.release)
+    else:  # the container sees only the models folder: serve by name, the latest version
+        docker = docker_run_command(models_root, base.name, runtime.release)
+        findings.append(Finding(
+            "info", "models-config-outside-models-folder",
+            f"{files['models_config']} is outside {models_root}, which the docker line "
+            "mounts, so the line serves the model by its folder's name (its latest version).",
+            f"Copy models.config into {models_root} and add "
+            "--model_config_file=/models/models.config to serve it as configured."))
     steps = [
         f"Copy the folder {models_root} to the serving machine; the warm-up records travel "
         f"inside the export ({files['tfserving_warmup'].relative_to(models_root)}).",
