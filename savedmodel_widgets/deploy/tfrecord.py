@@ -12,20 +12,29 @@ checks it)::
 where ``masked_crc32c(x) = rotate_right(crc32c(x), 15) + 0xa282ead8`` (mod 2**32), and
 CRC-32C is the Castagnoli polynomial (``tensorflow/core/lib/hash/crc32c.h``). TF Serving
 reads its warm-up file with this reader and refuses a record whose checksums do not match.
-The CRC is computed here in pure Python, table-driven, eight bytes per step.
+
+The CRC is computed without compiled code of our own: table-driven, eight bytes per
+Python step, for short data; for data of :data:`LANES_FROM` bytes or more, numpy runs the
+CRC of every 256-byte chunk side by side (two bytes a step) and the chunks' CRCs are
+joined in order, using that the CRC is linear: the state after a chunk is the state
+before it carried over the chunk's length in zero bytes, XOR the chunk's own CRC from 0.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import DeployError
 from ._files import write_atomically
 
 __all__ = [
+    "LANES_FROM",
     "crc32c",
     "masked_crc32c",
     "read_records",
@@ -38,6 +47,12 @@ _LENGTH = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 _HEADER = _LENGTH.size + _CRC.size
 _WORDS = struct.Struct("<II")
+_CHUNK = 256
+
+LANES_FROM = 16 * 1024
+"""From this many bytes on, :func:`crc32c` runs chunks side by side in numpy (below it,
+numpy's per-call cost outweighs the gain; measured on 2 cores: equal near 8 KiB, 15
+times faster than the table loop at 3 MB)."""
 
 
 def _tables() -> tuple[tuple[int, ...], ...]:
@@ -62,7 +77,13 @@ _T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7 = _tables()
 
 def crc32c(data: bytes) -> int:
     """The CRC-32C (Castagnoli) of ``data``, as ``crc32c::Value`` computes it."""
-    crc = 0xFFFFFFFF
+    if len(data) >= LANES_FROM:
+        return _update_in_lanes(0xFFFFFFFF, data) ^ 0xFFFFFFFF
+    return _update(0xFFFFFFFF, data) ^ 0xFFFFFFFF
+
+
+def _update(crc: int, data: bytes) -> int:
+    """The CRC state after ``data``, from state ``crc`` (slicing-by-8)."""
     whole = len(data) - len(data) % 8
     for low, high in _WORDS.iter_unpack(memoryview(data)[:whole]):
         low ^= crc
@@ -71,7 +92,49 @@ def crc32c(data: bytes) -> int:
                ^ _T1[(high >> 16) & 0xFF] ^ _T0[high >> 24])
     for byte in data[whole:]:
         crc = _T0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+    return crc
+
+
+@functools.cache
+def _pair_table() -> np.ndarray:
+    """``table[v]``: the CRC state after the two bytes of ``v`` (little-endian) from 0."""
+    values = np.arange(1 << 16)
+    return np.array(_T1, dtype=np.uint32)[values & 0xFF] ^ np.array(_T0, np.uint32)[values >> 8]
+
+
+def _run_lanes(states: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Advance every lane's state over its column of two-byte values, row by row."""
+    table = _pair_table()
+    for row in pairs:
+        states = table[(states ^ row) & 0xFFFF] ^ (states >> 16)
+    return states
+
+
+@functools.cache
+def _zeros_tables() -> tuple[list[int], list[int], list[int], list[int]]:
+    """Byte tables of the linear map "carry a state over one chunk of zero bytes"."""
+    basis = np.array([1 << bit for bit in range(32)], dtype=np.uint32)
+    images = _run_lanes(basis, np.zeros((_CHUNK // 2, 1), dtype=np.uint32)).tolist()
+    tables = []
+    for low_bit in range(0, 32, 8):
+        table = [0] * 256
+        for byte in range(1, 256):
+            lowest = byte & -byte
+            table[byte] = table[byte ^ lowest] ^ images[low_bit + lowest.bit_length() - 1]
+        tables.append(table)
+    return tables[0], tables[1], tables[2], tables[3]
+
+
+def _update_in_lanes(crc: int, data: bytes) -> int:
+    """:func:`_update` for long data: the chunks' CRCs in numpy lanes, joined in order."""
+    count = len(data) // _CHUNK
+    pairs = np.frombuffer(data, "<u2", count * _CHUNK // 2).reshape(count, _CHUNK // 2)
+    lanes = _run_lanes(np.zeros(count, np.uint32), pairs.T.astype(np.uint32)).tolist()
+    zeros0, zeros1, zeros2, zeros3 = _zeros_tables()
+    for lane in lanes:
+        crc = (zeros0[crc & 0xFF] ^ zeros1[(crc >> 8) & 0xFF] ^ zeros2[(crc >> 16) & 0xFF]
+               ^ zeros3[crc >> 24] ^ lane)
+    return _update(crc, data[count * _CHUNK:])
 
 
 def masked_crc32c(data: bytes) -> int:
