@@ -317,6 +317,24 @@ def test_a_damaged_record_is_named_by_both_readers(tf, warmed, tmp_path):
         list(tf.data.TFRecordDataset(str(damaged)))
 
 
+def test_the_first_damage_in_the_file_is_named_in_a_long_file(tf, tmp_path):
+    records = [bytes([number]) * 5000 for number in range(6)]  # checked in numpy's lanes
+    path = write_records(tmp_path / "long", records)
+    data = bytearray(path.read_bytes())
+    starts = [number * (5000 + 16) for number in range(6)]
+    data[starts[5] + 9] ^= 0x01  # record 6's length checksum
+    data[starts[3] + 16 + 4999] ^= 0x80  # the last byte of record 4
+    path.write_bytes(bytes(data))
+    with pytest.raises(DeployError, match=f"record 4 at byte {starts[3]} has data whose"):
+        read_records(path)
+    with pytest.raises(tf.errors.DataLossError):
+        list(tf.data.TFRecordDataset(str(path)))
+    data[starts[3] + 16 + 4999] ^= 0x80
+    path.write_bytes(bytes(data))
+    with pytest.raises(DeployError, match=f"record 6 at byte {starts[5]} has a length whose"):
+        read_records(path)
+
+
 def test_a_truncated_file_is_named_by_both_readers(tf, warmed, tmp_path):
     _, _, path = warmed
     cut = tmp_path / "cut"
