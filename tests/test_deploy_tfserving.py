@@ -290,6 +290,15 @@ def test_a_prediction_log_of_another_kind_is_refused_by_name(tf):
         decode_prediction_log(log.SerializeToString())
 
 
+@pytest.mark.parametrize("array, words", [
+    (np.array([1, b"x"], dtype=object), "not all strings"),
+    (np.zeros(2, dtype="datetime64[s]"), "datetime64.*a warm-up request carries float16"),
+])
+def test_an_array_a_tensor_proto_cannot_carry_is_refused(array, words):
+    with pytest.raises(DeployError, match=words):
+        encode_prediction_log(WarmupRequest("s", {"a": array}))
+
+
 def test_encoded_logs_parse_as_tf_servings_message(tf):
     from tensorflow_serving.apis import prediction_log_pb2
 
