@@ -31,7 +31,7 @@ from savedmodel_widgets.deploy.serving_messages import (
     fill_tensor_proto,
     message_class,
 )
-from savedmodel_widgets.deploy.tfrecord import read_records, write_records
+from savedmodel_widgets.deploy.tfrecord import LANES_FROM, crc32c, read_records, write_records
 from savedmodel_widgets.deploy.tfserving_config import (
     ModelConfig,
     docker_run_command,
@@ -121,6 +121,31 @@ def test_the_file_is_byte_for_byte_what_tensorflows_writer_makes(tf, warmed, tmp
         for record in read_records(path):
             writer.write(record)
     assert theirs.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("lengths", [
+    [0, 1, 7, 8, 9, 255, 256, 257],
+    [LANES_FROM - 1, LANES_FROM, LANES_FROM + 255, 3 * LANES_FROM + 17],  # numpy lanes
+])
+def test_records_of_any_length_are_framed_as_tensorflow_frames_them(tf, tmp_path, lengths):
+    rng = np.random.default_rng(sum(lengths))
+    records = [rng.integers(0, 256, length, dtype=np.uint8).tobytes() for length in lengths]
+    ours = write_records(tmp_path / "ours", records)
+    theirs = tmp_path / "theirs"
+    with tf.io.TFRecordWriter(str(theirs)) as writer:
+        for record in records:
+            writer.write(record)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert read_records(theirs) == records
+
+
+def test_crc32c_gives_the_published_check_values():
+    assert crc32c(b"123456789") == 0xE3069283  # the CRC catalogue's check value
+    # RFC 3720 (iSCSI), B.4 "CRC Examples"
+    assert crc32c(bytes(32)) == 0x8A9136AA
+    assert crc32c(b"\xff" * 32) == 0x62A8AB43
+    assert crc32c(bytes(range(32))) == 0x46DD794E
+    assert crc32c(bytes(range(31, -1, -1))) == 0x113FDB5C
 
 
 def test_our_reader_gives_back_the_requests_written(warmed):
@@ -265,6 +290,15 @@ def test_a_prediction_log_of_another_kind_is_refused_by_name(tf):
         decode_prediction_log(log.SerializeToString())
 
 
+@pytest.mark.parametrize("array, words", [
+    (np.array([1, b"x"], dtype=object), "not all strings"),
+    (np.zeros(2, dtype="datetime64[s]"), "datetime64.*a warm-up request carries float16"),
+])
+def test_an_array_a_tensor_proto_cannot_carry_is_refused(array, words):
+    with pytest.raises(DeployError, match=words):
+        encode_prediction_log(WarmupRequest("s", {"a": array}))
+
+
 def test_encoded_logs_parse_as_tf_servings_message(tf):
     from tensorflow_serving.apis import prediction_log_pb2
 
@@ -290,6 +324,24 @@ def test_a_damaged_record_is_named_by_both_readers(tf, warmed, tmp_path):
         read_records(damaged)
     with pytest.raises(tf.errors.DataLossError):
         list(tf.data.TFRecordDataset(str(damaged)))
+
+
+def test_the_first_damage_in_the_file_is_named_in_a_long_file(tf, tmp_path):
+    records = [bytes([number]) * 5000 for number in range(6)]  # checked in numpy's lanes
+    path = write_records(tmp_path / "long", records)
+    data = bytearray(path.read_bytes())
+    starts = [number * (5000 + 16) for number in range(6)]
+    data[starts[5] + 9] ^= 0x01  # record 6's length checksum
+    data[starts[3] + 16 + 4999] ^= 0x80  # the last byte of record 4
+    path.write_bytes(bytes(data))
+    with pytest.raises(DeployError, match=f"record 4 at byte {starts[3]} has data whose"):
+        read_records(path)
+    with pytest.raises(tf.errors.DataLossError):
+        list(tf.data.TFRecordDataset(str(path)))
+    data[starts[3] + 16 + 4999] ^= 0x80
+    path.write_bytes(bytes(data))
+    with pytest.raises(DeployError, match=f"record 6 at byte {starts[5]} has a length whose"):
+        read_records(path)
 
 
 def test_a_truncated_file_is_named_by_both_readers(tf, warmed, tmp_path):

@@ -167,8 +167,11 @@ def fill_tensor_proto(proto: Any, alias: str, array: np.ndarray) -> None:
         return
     flat = array.reshape(-1)
     if name == "string":
-        values: Any = [item.encode("utf-8") if isinstance(item, str) else bytes(item)
-                       for item in flat.tolist()]
+        values: Any = flat.tolist()
+        if any(not isinstance(item, bytes | str) for item in values):
+            raise DeployError(f"Input {alias!r} is an array of Python objects that are not all "
+                              "strings; pass a numpy array of numbers, or of bytes or str.")
+        values = [item.encode("utf-8") if isinstance(item, str) else item for item in values]
     elif name == "float16":
         values = flat.view(np.uint16).tolist()
     elif name.startswith("complex"):
