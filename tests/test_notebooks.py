@@ -230,6 +230,35 @@ def deploy_to_eas(workdir: Path, notebook) -> None:
     assert "from eas_prediction import PredictClient, TFRequest" in text
 
 
+def deployment_kit(workdir: Path, notebook) -> None:
+    """07: the digits model exported for eas:tensorflow_cpu_1.15 and verified there; the
+    EAS kit written from the Deploy tab (then again by the command line with the OSS path),
+    its warm-up request replayed; the TF Serving kit of ten one-image records, replayed
+    over REST, with models.config and the docker run line of TF Serving 2.7."""
+    import json
+
+    from savedmodel_widgets.deploy.eas_warmup import read_eas_warmup
+    from savedmodel_widgets.deploy.tfserving_warmup import read_tfserving_warmup
+
+    export = workdir / "models" / "digits" / "1"
+    kit = workdir / "models" / "digits" / "1.eas"
+    assert sorted(p.name for p in kit.iterdir()) == ["model.tar.gz", "service.json",
+                                                     "warm_up.bin"]
+    service = json.loads((kit / "service.json").read_text())
+    assert service["name"] == "digits_demo"
+    assert service["processor"] == "tensorflow_cpu_1.15"
+    assert service["model_path"] == "oss://my-bucket/digits/model.tar.gz"
+    assert service["warm_up_data_path"] == "oss://my-bucket/digits/warm_up.bin"
+    assert read_eas_warmup(kit / "warm_up.bin").inputs["image"].shape == (1, 64)
+    assert len(read_tfserving_warmup(export)) == 10
+    assert 'base_path: "/models/digits"' in (workdir / "models" / "models.config").read_text()
+    text = output_text(notebook)
+    assert "TensorFlow 1.15" in text and "the warm-up request was answered" in text
+    assert "10 warm-up records replayed" in text
+    assert "docker run" in text and "tensorflow/serving:2.7.0" in text
+    assert "eascmd create" in text
+
+
 PROMISES: dict[str, Callable[[Path, object], None]] = {
     "00_start_here.ipynb": start_here,
     "01_keras_model.ipynb": keras_model,
@@ -238,6 +267,7 @@ PROMISES: dict[str, Callable[[Path, object], None]] = {
     "04_checkpoints.ipynb": checkpoints,
     "05_inspect_and_check.ipynb": inspect_and_check,
     "06_deploy_to_eas.ipynb": deploy_to_eas,
+    "07_deployment_kit.ipynb": deployment_kit,
 }
 """What each notebook promises, checked after it ran: add one for every new notebook."""
 
