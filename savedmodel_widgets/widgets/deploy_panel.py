@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,10 @@ ARCHIVE_FORMATS = ((".tar.gz", "tar.gz"), (".zip", "zip"))
 REPLAY_PROTOCOLS: dict[str, ClientProtocol] = {"eas": "eas", "tfserving": "rest"}
 """How the warm-up requests are replayed for each kind of target: as the server sends them."""
 
-_WIDE = widgets.Layout(width="32em")
-_NUMBER = widgets.Layout(width="14em")
+_WIDE = {"width": "34em"}
+_NUMBER = {"width": "16em"}
+_LABEL = {"description_width": "8em"}
+_SHORT_LABEL = {"description_width": "initial"}
 
 
 def deploy_targets() -> list[Runtime]:
@@ -110,34 +112,35 @@ class DeployPanel(widgets.VBox):
         self.info: SavedModelInfo | None = None
         self.target = widgets.Dropdown(
             options=[(target.title, target.name) for target in deploy_targets()],
-            value=default_target(), description="Target", layout=_WIDE,
+            value=default_target(), description="Target", layout=_WIDE, style=_LABEL,
             tooltip="The server the files are for: an EAS processor or a TF Serving release")
-        self.service_name = widgets.Text(description="Service name", layout=_WIDE,
+        self.service_name = widgets.Text(description="Service name", layout=_WIDE, style=_LABEL,
                                          placeholder="a name unique in your EAS region")
         self.service_name_note = widgets.HTML()
-        self.model_path = widgets.Text(description="Model path", layout=_WIDE,
+        self.model_path = widgets.Text(description="Model path", layout=_WIDE, style=_LABEL,
                                        placeholder=MODEL_PATH_PLACEHOLDER,
                                        tooltip="Where you upload the archive (OSS or HTTP)")
         self.instances = widgets.BoundedIntText(1, min=1, max=1000, description="Instances",
-                                                layout=_NUMBER)
+                                                layout=_NUMBER, style=_LABEL)
         self.cpu = widgets.BoundedIntText(1, min=1, max=256, description="CPU",
-                                          layout=_NUMBER)
+                                          layout=_NUMBER, style=_SHORT_LABEL)
         self.memory = widgets.BoundedIntText(4000, min=100, max=2_000_000,
-                                             description="Memory (MB)", layout=_NUMBER)
+                                             description="Memory (MB)", layout=_NUMBER,
+                                             style=_SHORT_LABEL)
         self.archive_format = widgets.ToggleButtons(options=ARCHIVE_FORMATS, value="tar.gz",
-                                                    description="Archive")
+                                                    description="Archive", style=_LABEL)
         self.eas_options = widgets.VBox([
             self.service_name, self.service_name_note, self.model_path,
             widgets.HBox([self.instances, self.cpu, self.memory]), self.archive_format])
-        self.model_name = widgets.Text(description="Model name", layout=_WIDE,
+        self.model_name = widgets.Text(description="Model name", layout=_WIDE, style=_LABEL,
                                        placeholder="the export's folder name")
-        self.version_policy = widgets.Dropdown(description="Versions", layout=_WIDE)
+        self.version_policy = widgets.Dropdown(description="Versions", layout=_WIDE, style=_LABEL)
         self.tfserving_options = widgets.VBox([self.model_name, self.version_policy])
         self.warmup_box = widgets.VBox()
         self.input_choices: dict[str, InputChoices] = {}
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
                                              tooltip="List the notebook's arrays again")
-        self.out = widgets.Text(description="Output folder", layout=_WIDE)
+        self.out = widgets.Text(description="Output folder", layout=_WIDE, style=_LABEL)
         self.overwrite = widgets.Checkbox(description="Replace existing files", indent=False)
         self.files_note = widgets.HTML()
         self.write_button = widgets.Button(description="Write", icon="save",
@@ -361,16 +364,17 @@ class DeployPanel(widgets.VBox):
 
 
 def files_text(files: Mapping[str, Path], overwrite: bool) -> str:
-    """HTML that names the files Write writes, and says what happens to those that exist."""
-    listed = ", ".join(f"<code>{escape(str(path))}</code>" for path in files.values())
+    """HTML that names the files Write writes, folder by folder, and says what happens to
+    those that exist."""
+    listed = "; ".join(f"{_names(paths)} in <code>{escape(folder)}</code>"
+                       for folder, paths in _by_folder(files.values()).items())
     existing = [path for path in files.values() if path.exists()]
     if not existing:
         return f"Writes {listed}."
-    named = ", ".join(f"<code>{escape(str(path))}</code>" for path in existing)
     if overwrite:
-        return f"Writes {listed}; replaces {named}."
-    return (f"Writes {listed}. {named} already exist{'s' * (len(existing) == 1)}: tick "
-            "Replace existing files or choose another output folder.")
+        return f"Writes {listed}, replacing {_names(existing)}."
+    return (f"Writes {listed}. {_names(existing)} already exist{'s' * (len(existing) == 1)}: "
+            "tick Replace existing files or choose another output folder.")
 
 
 def downloads_html(files: Mapping[str, Path], limit: int = DOWNLOAD_LIMIT) -> str:
@@ -406,7 +410,18 @@ def replay_html(requests: Sequence[WarmupRequest], answers: Sequence[TryResult])
             f"<th>answer</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _common_folder(paths: Sequence[Path] | Any) -> str:
-    parents = [os.fspath(Path(path).parent) for path in paths]
+def _by_folder(paths: Iterable[Path]) -> dict[str, list[Path]]:
+    folders: dict[str, list[Path]] = {}
+    for path in paths:
+        folders.setdefault(os.fspath(path.parent), []).append(path)
+    return folders
+
+
+def _names(paths: Sequence[Path]) -> str:
+    return ", ".join(f"<code>{escape(path.name)}</code>" for path in paths)
+
+
+def _common_folder(paths: Iterable[Path]) -> str:
+    parents = list(_by_folder(paths))
     return os.path.commonpath(parents) if parents else ""
 
