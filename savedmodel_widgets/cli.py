@@ -1,6 +1,8 @@
 """Command line: ``python -m savedmodel_widgets show|check DIR``,
-``python -m savedmodel_widgets convert FILE --out DIR`` and
-``python -m savedmodel_widgets serve DIR``.
+``python -m savedmodel_widgets convert FILE --out DIR``,
+``python -m savedmodel_widgets serve DIR`` and
+``python -m savedmodel_widgets deploy DIR --eas PROCESSOR | --tfserving RELEASE``
+(:mod:`savedmodel_widgets.cli_deploy`).
 
 ``show`` and ``check`` import neither TensorFlow nor pandas, so they answer in
 a fraction of a second. ``convert`` opens a model file with TensorFlow and
@@ -25,6 +27,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .cli_deploy import add_deploy_parser, run_deploy
 from .errors import (
     ModelCodeNeededError,
     SavedModelError,
@@ -107,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_convert_parser(commands)
     _add_serve_parser(commands)
+    add_deploy_parser(commands)
     return parser
 
 
@@ -247,6 +251,8 @@ def _run(args: argparse.Namespace) -> int:
         return _convert(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "deploy":
+        return run_deploy(args)
     runtime = getattr(args, "runtime", None)
     if runtime is not None:
         try:

@@ -8,7 +8,8 @@ Reads a JSON job on stdin:
 - or ``raw_body`` (base64): bytes the client sends instead of a TFRequest's.
 
 Writes ``{"outputs": {alias: {"shape", "values"}}}`` (strings as text) or, when the
-client raises ``PredictException``, ``{"status", "message"}``.
+client raises ``PredictException``, ``{"status", "message"}``. Imported, it runs nothing:
+``build_request(job)`` makes the job's ``TFRequest``.
 """
 
 import base64
@@ -68,4 +69,5 @@ def main():
     json.dump(answer, sys.stdout)
 
 
-main()
+if __name__ == "__main__":
+    main()

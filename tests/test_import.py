@@ -93,8 +93,21 @@ def test_cli_loads_neither_tensorflow_nor_pandas(
     assert needed == [], f"the CLI imported {needed}"
 
 
+def test_cli_deploy_loads_no_heavy_package(saved_models, tmp_path: Path):
+    """The deployment kit is written and checked without TensorFlow, pandas or ipywidgets."""
+    report = tmp_path / "report.json"
+    result = run_python(CLI, str(report), "deploy", saved_models["module"],
+                        "--eas", "tensorflow_cpu_2.7", "--out", str(tmp_path / "kit"))
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(report.read_text())
+    assert outcome["code"] in (0, 1), result.stdout + result.stderr
+    assert "Next steps:" in result.stdout
+    assert outcome["loaded"] == [], f"deploy loaded {outcome['loaded']}"
+
+
 READER_MODULES = frozenset({
     "savedmodel_widgets", "savedmodel_widgets.__main__", "savedmodel_widgets.cli",
+    "savedmodel_widgets.cli_deploy",
     "savedmodel_widgets.errors", "savedmodel_widgets._lazy", "savedmodel_widgets.savedmodel",
     # The check against a runtime: the catalogue and the op registry (TensorFlow-free).
     "savedmodel_widgets.runtimes", "savedmodel_widgets.runtimes.catalogue",
