@@ -19,6 +19,8 @@ from serving_models import build_keras_classifier, write_keras_classifier
 from widget_helpers import html_text, quiet
 
 from savedmodel_widgets.deploy.eas_service import service_name_problem
+from savedmodel_widgets.deploy.eas_warmup import read_eas_warmup
+from savedmodel_widgets.deploy.tfserving_warmup import read_tfserving_warmup
 from savedmodel_widgets.runtimes.catalogue import RELEASES, installed_release
 from savedmodel_widgets.widgets import ExportWidget, InspectWidget
 from savedmodel_widgets.widgets.deploy_panel import default_target, downloads_html
@@ -59,6 +61,8 @@ def test_inspect_widget_writes_an_eas_kit_refuses_to_replace_it_then_replaces_it
     assert panel.target.value == EAS_TARGET
     assert panel.eas_options.layout.display == ""
     assert panel.tfserving_options.layout.display == "none"
+    assert list(panel.warmup_signature.options) == [("serving_default", "serving_default")]
+    assert panel.warmup_signature.value == "serving_default"  # EAS warms up one signature
 
     for typed in ("d", "di", "digits", "digits-", "digits-v1", "Digits_v1", "digits_v1"):
         panel.service_name.value = typed  # as each key press sends it
@@ -80,15 +84,19 @@ def test_inspect_widget_writes_an_eas_kit_refuses_to_replace_it_then_replaces_it
     assert all(path.is_file() for path in kit.files.values())
     assert all(tmp_path / "eas" in path.parents for path in kit.files.values())
     assert panel.kit_view.value == kit._repr_html_()
+    assert ("the checks below found no error" in html_text(panel.status.value)) == kit.ready
     shown = html_text(panel.kit_view.value)
     assert kit.findings and all(finding.code in shown for finding in kit.findings)
     assert download_links(panel.downloads.value) == {
         path.name: path.read_bytes() for path in kit.files.values()}
-    service_file = next(path for path in kit.files.values() if path.suffix == ".json")
+    service_file = kit.files["service"]
     service = json.loads(service_file.read_text())
     assert service["name"] == "digits_v1" and service["processor"] == "tensorflow_cpu_1.15"
     assert service["metadata"]["instance"] == 1
-    assert_allclose(kit.requests[0].inputs["image"], ROWS)
+    assert service["model_path"] == f"oss://YOUR-BUCKET/path/to/{kit.files['archive'].name}"
+    assert read_eas_warmup(kit.files["eas_warmup"]).signature_name == "serving_default"
+    assert_allclose(read_eas_warmup(kit.files["eas_warmup"]).inputs["image"], ROWS)
+    assert "model-path-placeholder" in shown
 
     before = file_state(kit.files.values())
     panel.instances.value = 2
@@ -131,20 +139,26 @@ def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserv
     assert panel.target.value.startswith("tfserving:")
     assert panel.eas_options.layout.display == "none"
     assert panel.tfserving_options.layout.display == ""
+    assert panel.warmup_signature.value == ""  # every predict signature
 
     panel.model_name.value = "digits"
+    assert list(panel.version_policy.options)[-1] == ("version 1 only", (1,))
+    panel.version_policy.value = (1,)
     panel.out.value = str(tmp_path / "serving")
     panel.write_button.click()
     kit = panel.kit
     assert panel.error == "" and kit is not None, panel.error
     assert all(path.is_file() for path in kit.files.values())
-    warmup = next(path for path in kit.files.values()
-                  if path.name == "tf_serving_warmup_requests")
-    assert warmup.parent.parent == widget.result.path
+    warmup = kit.files["tfserving_warmup"]
+    assert warmup.parent.parent.resolve() == widget.result.path.resolve()
     records = list(tf.data.TFRecordDataset(str(warmup)).as_numpy_iterator())
     assert len(records) == len(kit.requests) >= 1
-    config = next(path for path in kit.files.values() if path.name == "models.config")
+    assert [request.signature_name for request in read_tfserving_warmup(warmup)] == [
+        request.signature_name for request in kit.requests]
+    config = kit.files["models_config"]
+    assert config.parent == tmp_path / "serving"
     assert 'name: "digits"' in config.read_text()
+    assert re.search(r"specific \{\s*versions: 1\s*\}", config.read_text()), config.read_text()
     assert set(download_links(panel.downloads.value)) == {
         path.name for path in kit.files.values()}
     shown = html_text(panel.kit_view.value)

@@ -371,7 +371,7 @@ def test_deploy_tab_writes_an_eas_kit_and_offers_its_files(deploy_kit_tab: Noteb
     choose_option(widget.get_by_label("Target", exact=True), "EAS tensorflow_cpu_1.15")
     name = widget.get_by_label("Service name")
     type_into(name, "Demo")
-    expect(widget.get_by_text(re.compile(r"^'Demo'.*lowercase"))).to_be_visible()
+    expect(widget.get_by_text("the service name 'Demo' starts with 'D'")).to_be_visible()
     write = widget.get_by_role("button", name="Write")
     expect(write).to_be_disabled()
     type_into(name, "keras_demo")

@@ -2,7 +2,7 @@
 Serving release, their checks, download links, and a replay of the warm-up requests.
 
 A thin view over the deploy backend: *Write* is one call of
-:func:`~savedmodel_widgets.deploy.kit.deploy`; *Replay warm-up* starts the preview server
+:func:`~savedmodel_widgets.deploy.kit.deployment_kit`; *Replay warm-up* starts the preview server
 (:func:`~savedmodel_widgets.serve`), sends the kit's warm-up requests with
 :func:`~savedmodel_widgets.deploy.replay.replay_warmup` and stops the server.
 """
@@ -21,12 +21,12 @@ import ipywidgets as widgets
 import traitlets
 
 from ..deploy.eas_service import MODEL_PATH_PLACEHOLDER, service_name_problem
-from ..deploy.kit import DeploymentKit, deploy, deployment_files
+from ..deploy.kit import DeploymentKit, deployment_files, deployment_kit, deployment_targets
 from ..deploy.replay import replay_warmup
 from ..deploy.requests import WarmupRequest, predict_signatures
 from ..errors import DeployError
-from ..runtimes.catalogue import Runtime, get_runtime, runtimes
-from ..savedmodel.info import SavedModelInfo
+from ..runtimes.catalogue import Runtime, get_runtime
+from ..savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
 from ..savedmodel.text import count_text, format_bytes
 from ..serving.client_code import Protocol as ClientProtocol
 from ..serving.try_request import TryResult
@@ -38,7 +38,6 @@ __all__ = [
     "DOWNLOAD_LIMIT",
     "DeployPanel",
     "default_target",
-    "deploy_targets",
     "downloads_html",
     "files_text",
     "replay_html",
@@ -50,6 +49,9 @@ archive) is named by its path instead."""
 
 ARCHIVE_FORMATS = ((".tar.gz", "tar.gz"), (".zip", "zip"))
 
+EVERY_SIGNATURE = ""
+"""The warm-up signature choice that warms up every predict signature (TF Serving)."""
+
 REPLAY_PROTOCOLS: dict[str, ClientProtocol] = {"eas": "eas", "tfserving": "rest"}
 """How the warm-up requests are replayed for each kind of target: as the server sends them."""
 
@@ -57,11 +59,6 @@ _WIDE = {"width": "34em"}
 _NUMBER = {"width": "16em"}
 _LABEL = {"description_width": "8em"}
 _SHORT_LABEL = {"description_width": "initial"}
-
-
-def deploy_targets() -> list[Runtime]:
-    """The runtimes a kit can be written for: EAS processors, then TF Serving releases."""
-    return [runtime for runtime in runtimes() if runtime.server in REPLAY_PROTOCOLS]
 
 
 def default_target(runtime: str | Runtime | None = None) -> str:
@@ -72,7 +69,7 @@ def default_target(runtime: str | Runtime | None = None) -> str:
     newest TF Serving release when there is none.
     """
     chosen = get_runtime(runtime)
-    names = [target.name for target in deploy_targets()]
+    names = [target.name for target in deployment_targets()]
     if chosen.name in names:
         return chosen.name
     same_release = f"tfserving:{chosen.release}"
@@ -111,7 +108,7 @@ class DeployPanel(widgets.VBox):
         self.namespace = namespace
         self.info: SavedModelInfo | None = None
         self.target = widgets.Dropdown(
-            options=[(target.title, target.name) for target in deploy_targets()],
+            options=[(target.title, target.name) for target in deployment_targets()],
             value=default_target(), description="Target", layout=_WIDE, style=_LABEL,
             tooltip="The server the files are for: an EAS processor or a TF Serving release")
         self.service_name = widgets.Text(description="Service name", layout=_WIDE, style=_LABEL,
@@ -136,6 +133,10 @@ class DeployPanel(widgets.VBox):
                                        placeholder="the export's folder name")
         self.version_policy = widgets.Dropdown(description="Versions", layout=_WIDE, style=_LABEL)
         self.tfserving_options = widgets.VBox([self.model_name, self.version_policy])
+        self.warmup_signature = widgets.Dropdown(
+            description="Signature", layout=_WIDE, style=_LABEL,
+            tooltip="The signature the warm-up requests call; EAS's warm-up file holds one "
+                    "request, so choose the one production clients call")
         self.warmup_box = widgets.VBox()
         self.input_choices: dict[str, InputChoices] = {}
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
@@ -154,7 +155,8 @@ class DeployPanel(widgets.VBox):
         self.replay_view = widgets.HTML()
         super().__init__([
             self.target, self.eas_options, self.tfserving_options,
-            widgets.HTML("<b>Warm-up requests</b>"), self.warmup_box, self.refresh_button,
+            widgets.HTML("<b>Warm-up requests</b>"), self.warmup_signature, self.warmup_box,
+            self.refresh_button,
             self.out, self.overwrite, self.files_note, self.write_button, self.status,
             self.kit_view, self.downloads, self.replay_button, self.replay_view,
         ], **kwargs)
@@ -166,12 +168,13 @@ class DeployPanel(widgets.VBox):
         """Every control whose ``value`` changes what Write writes (the inputs aside)."""
         return (self.target, self.service_name, self.model_path, self.instances, self.cpu,
                 self.memory, self.archive_format, self.model_name, self.version_policy,
-                self.out, self.overwrite)
+                self.warmup_signature, self.out, self.overwrite)
 
     def _wire(self) -> None:
         for control in self.choices:
             control.observe(lambda change: self._on_choice(), "value")
         self.target.observe(lambda change: self._show_target_options(), "value")
+        self.warmup_signature.observe(lambda change: self._show_warmup_inputs(), "value")
         self.write_button.on_click(lambda button: self.write())
         self.replay_button.on_click(lambda button: self.replay())
         self.refresh_button.on_click(lambda button: self.refresh_inputs())
@@ -192,7 +195,9 @@ class DeployPanel(widgets.VBox):
                                            ("all versions", "all")]
         if info is not None and info.version is not None:
             versions.append((f"version {info.version} only", (info.version,)))
+        kept = self.version_policy.value
         self.version_policy.options = versions
+        self.version_policy.value = kept if kept in dict(versions).values() else "latest"
         self.refresh_inputs()
         self._show_target_options()
         self._clear_error()
@@ -209,23 +214,25 @@ class DeployPanel(widgets.VBox):
         signatures = predict_signatures(self.info) if self.info is not None else []
         replaced = list(self.warmup_box.children)
         self.input_choices = {}
-        rows: list[widgets.Widget] = []
+        blocks: list[widgets.Widget] = []
         for signature in signatures:
             choices = InputChoices()
             choices.show([tensor.alias for tensor in signature.inputs], arrays)
             for dropdown in choices.dropdowns.values():
                 dropdown.observe(lambda change: self._on_choice(), "value")
             self.input_choices[signature.name] = choices
-            rows += [widgets.HTML(f"<code>{escape(signature.name)}</code>"), choices]
+            blocks.append(widgets.VBox([
+                widgets.HTML(f"<code>{escape(signature.name)}</code>"), choices]))
         if self.info is not None and not signatures:
-            rows.append(widgets.HTML(note_html("No predict signature: nothing to warm up.")))
-        self.warmup_box.children = rows
+            blocks.append(widgets.HTML(note_html("No predict signature: nothing to warm up.")))
+        self.warmup_box.children = blocks
         for widget in replaced:
             close_tree(widget)
+        self._offer_signatures()
 
     def write(self) -> DeploymentKit | None:
         """What the Write button does: one call of
-        :func:`~savedmodel_widgets.deploy.kit.deploy` with the choices shown.
+        :func:`~savedmodel_widgets.deploy.kit.deployment_kit` with the choices shown.
 
         Returns
         -------
@@ -238,7 +245,7 @@ class DeployPanel(widgets.VBox):
         self.write_button.disabled = True
         self.write_button.description = "Writing…"
         try:
-            kit = deploy(self.info.path, self.target.value, **self._options())
+            kit = deployment_kit(self.info.path, self.target.value, **self._options())
         except Exception as error:  # every refusal is shown in place
             self._fail(error)
             return None
@@ -300,11 +307,14 @@ class DeployPanel(widgets.VBox):
     # Helpers ---------------------------------------------------------------------------
 
     def _options(self) -> dict[str, Any]:
-        """The keyword arguments of ``deploy`` besides the path and the target."""
-        inputs = {name: arrays for name, choices in self.input_choices.items()
-                  if (arrays := choices.chosen_arrays(self.namespace))}
+        """The keyword arguments of ``deployment_kit`` besides the path and the target."""
+        warmed_up = self._warmed_up()
+        inputs = {name: arrays for name in warmed_up
+                  if (arrays := self.input_choices[name].chosen_arrays(self.namespace))}
+        every = self.warmup_signature.value in (EVERY_SIGNATURE, None)
         options: dict[str, Any] = {"out": self.out.value.strip() or None,
                                    "inputs": inputs or None,
+                                   "signature_names": None if every else warmed_up,
                                    "overwrite": self.overwrite.value}
         if self._server() == "eas":
             options.update(service_name=self.service_name.value.strip() or None,
@@ -323,6 +333,37 @@ class DeployPanel(widgets.VBox):
         eas = self._server() == "eas"
         self.eas_options.layout.display = "" if eas else "none"
         self.tfserving_options.layout.display = "none" if eas else ""
+        self._offer_signatures()
+
+    def _offer_signatures(self) -> None:
+        """EAS warms up one signature (``serving_default`` first); TF Serving every
+        predict signature unless one is chosen."""
+        names = list(self.input_choices)
+        every = [] if self._server() == "eas" else [("every predict signature",
+                                                      EVERY_SIGNATURE)]
+        kept = self.warmup_signature.value
+        self.warmup_signature.options = [*every, *((name, name) for name in names)]
+        if kept in names or (every and kept == EVERY_SIGNATURE):
+            self.warmup_signature.value = kept
+        elif every:
+            self.warmup_signature.value = EVERY_SIGNATURE
+        elif names:
+            self.warmup_signature.value = (DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in names
+                                           else names[0])
+        self.warmup_signature.layout.display = "" if names else "none"
+        self._show_warmup_inputs()
+
+    def _warmed_up(self) -> list[str]:
+        """The signatures the warm-up requests are for."""
+        chosen = self.warmup_signature.value
+        if chosen is None:  # no predict signature: the backend says so
+            return []
+        return list(self.input_choices) if chosen == EVERY_SIGNATURE else [chosen]
+
+    def _show_warmup_inputs(self) -> None:
+        warmed_up = self._warmed_up()
+        for name, block in zip(self.input_choices, self.warmup_box.children, strict=False):
+            block.layout.display = "" if name in warmed_up else "none"
 
     def _on_choice(self) -> None:
         """A choice changed: an error shown for the choices before is no longer current."""
