@@ -377,8 +377,10 @@ def test_deploy_tab_writes_an_eas_kit_and_offers_its_files(deploy_kit_tab: Noteb
     type_into(name, "keras_demo")
     expect(write).to_be_enabled()
     write.click()
-    expect(widget.get_by_text(re.compile(r"^Wrote \d+ files for EAS tensorflow_cpu_1\.15"))
+    expect(widget.get_by_text(re.compile(r"^Wrote 3 files for EAS tensorflow_cpu_1\.15"))
            ).to_be_visible(timeout=EXPORT_SECONDS_MS)
+    for code in ("model-path-placeholder", "processor-refuses-model"):  # the kit's checks
+        expect(widget.get_by_text(code, exact=True)).to_be_visible()
 
     links = widget.locator("a[download]")
     names = links.evaluate_all("links => links.map(a => a.getAttribute('download'))")
@@ -389,7 +391,10 @@ def test_deploy_tab_writes_an_eas_kit_and_offers_its_files(deploy_kit_tab: Noteb
     written = next(lab.root.rglob(json_link.inner_text()))
     assert download.value.path().read_bytes() == written.read_bytes()
     assert '"keras_demo"' in written.read_text()
-    take_screenshot(widget, "6_deploy_eas_kit")
+    deploy_tab = widget.locator(".widget-vbox", has=tab.page.get_by_label("Service name")
+                                ).filter(has=tab.page.get_by_text(re.compile(r"^Wrote "))).last
+    tab.page.set_viewport_size({"width": 1280, "height": 3200})  # the tab with its kit
+    take_screenshot(deploy_tab, "6_deploy_eas_kit")
     assert tab.console_errors == []
 
 

@@ -114,9 +114,10 @@ class DeployPanel(widgets.VBox):
         self.service_name = widgets.Text(description="Service name", layout=_WIDE, style=_LABEL,
                                          placeholder="a name unique in your EAS region")
         self.service_name_note = widgets.HTML()
-        self.model_path = widgets.Text(description="Model path", layout=_WIDE, style=_LABEL,
-                                       placeholder=MODEL_PATH_PLACEHOLDER,
-                                       tooltip="Where you upload the archive (OSS or HTTP)")
+        self.model_path = widgets.Text(
+            description="Archive URL", layout=_WIDE, style=_LABEL,
+            placeholder=MODEL_PATH_PLACEHOLDER,
+            tooltip="The service's model_path: where you upload the archive (oss:// or http://)")
         self.instances = widgets.BoundedIntText(1, min=1, max=1000, description="Instances",
                                                 layout=_NUMBER, style=_LABEL)
         self.cpu = widgets.BoundedIntText(1, min=1, max=256, description="CPU",
@@ -124,17 +125,22 @@ class DeployPanel(widgets.VBox):
         self.memory = widgets.BoundedIntText(4000, min=100, max=2_000_000,
                                              description="Memory (MB)", layout=_NUMBER,
                                              style=_SHORT_LABEL)
-        self.archive_format = widgets.ToggleButtons(options=ARCHIVE_FORMATS, value="tar.gz",
-                                                    description="Archive", style=_LABEL)
+        self.archive_format = widgets.Dropdown(options=ARCHIVE_FORMATS, value="tar.gz",
+                                               description="Archive type", layout=_NUMBER,
+                                               style=_LABEL)
         self.eas_options = widgets.VBox([
             self.service_name, self.service_name_note, self.model_path,
             widgets.HBox([self.instances, self.cpu, self.memory]), self.archive_format])
-        self.model_name = widgets.Text(description="Model name", layout=_WIDE, style=_LABEL,
-                                       placeholder="the export's folder name")
-        self.version_policy = widgets.Dropdown(description="Versions", layout=_WIDE, style=_LABEL)
+        self.model_name = widgets.Text(
+            description="Served as", layout=_WIDE, style=_LABEL,
+            placeholder="the name of the folder that holds the versions",
+            tooltip="TF Serving's model name: clients call /v1/models/<name>")
+        self.version_policy = widgets.Dropdown(
+            description="Load", layout=_WIDE, style=_LABEL,
+            tooltip="Which versions TF Serving loads (models.config's version policy)")
         self.tfserving_options = widgets.VBox([self.model_name, self.version_policy])
         self.warmup_signature = widgets.Dropdown(
-            description="Signature", layout=_WIDE, style=_LABEL,
+            description="Warm up", layout=_WIDE, style=_LABEL,
             tooltip="The signature the warm-up requests call; EAS's warm-up file holds one "
                     "request, so choose the one production clients call")
         self.warmup_box = widgets.VBox()
@@ -153,12 +159,13 @@ class DeployPanel(widgets.VBox):
             description="Replay warm-up", icon="play", disabled=True,
             tooltip="Send the warm-up requests to a preview server, as the server does at load")
         self.replay_view = widgets.HTML()
+        self.result_box = widgets.VBox([self.status, self.kit_view, self.downloads,
+                                        self.replay_button, self.replay_view])
         super().__init__([
             self.target, self.eas_options, self.tfserving_options,
             widgets.HTML("<b>Warm-up requests</b>"), self.warmup_signature, self.warmup_box,
             self.refresh_button,
-            self.out, self.overwrite, self.files_note, self.write_button, self.status,
-            self.kit_view, self.downloads, self.replay_button, self.replay_view,
+            self.out, self.overwrite, self.files_note, self.write_button, self.result_box,
         ], **kwargs)
         self._wire()
         self.set_model(None)
