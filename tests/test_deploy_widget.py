@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,28 @@ def test_a_file_over_the_download_limit_is_named_by_its_path(tmp_path):
     html = downloads_html({"service": small, "archive": large}, limit=1000)
     assert download_links(html) == {"service.json": b'{"name": "digits"}'}
     assert f"{large} (too large to download here" in html_text(html)
+
+
+def test_an_export_outside_a_version_folder_is_refused_for_tf_serving_before_writing(
+        classifier, tmp_path):
+    parent, _ = classifier
+    flat = tmp_path / "flat_export"
+    shutil.copytree(parent / "1", flat)
+    widget = InspectWidget(flat, root=tmp_path)
+    panel = widget.deploy
+    assert panel.target.value.startswith("tfserving:")
+    note = html_text(panel.files_note.value)
+    assert "version" in note and panel.write_button.disabled, note
+    assert list(panel.version_policy.options) == [("the latest version", "latest"),
+                                                  ("all versions", "all")]
+
+    panel.target.value = EAS_TARGET  # EAS takes an archive of any SavedModel folder
+    assert not panel.write_button.disabled
+    assert html_text(panel.files_note.value).startswith("Writes ")
+    assert re.findall(r"<code>([^<]+)</code>", panel.files_note.value) == [
+        "model.tar.gz", "service.json", "warm_up.bin", str(tmp_path / "flat_export.eas")]
+    assert panel.out.placeholder == str(tmp_path / "flat_export.eas")
+    panel.archive_format.value = "zip"
+    assert "model.zip" in html_text(panel.files_note.value)
+    assert list(tmp_path.iterdir()) == [flat]  # nothing written by looking
+    widget.close()
