@@ -122,7 +122,9 @@ def test_inspect_widget_writes_an_eas_kit_refuses_to_replace_it_then_replaces_it
     assert {answer.protocol for answer in panel.replayed} == {"eas"}
     assert_allclose(panel.replayed[0].outputs["scores"], np.asarray(models[2](ROWS)),
                     **TOLERANCE)
-    assert html_text(panel.status.value).startswith("The preview server answered ")
+    assert html_text(panel.status.value) == (
+        f"The preview server ({kit.files['archive'].name} unpacked) answered the 1 warm-up "
+        "request sent by the EAS protocol.")
     widget.close()
 
 
@@ -169,6 +171,7 @@ def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserv
     assert [answer.ok for answer in panel.replayed] == [True] * len(kit.requests), \
         [answer.error for answer in panel.replayed]
     assert {answer.protocol for answer in panel.replayed} == {"rest"}
+    assert html_text(panel.status.value).endswith(" warm-up request sent by TF Serving REST.")
     for request, answer in zip(kit.requests, panel.replayed, strict=True):
         assert_allclose(answer.outputs["scores"], np.asarray(model(request.inputs["image"])),
                         **TOLERANCE)

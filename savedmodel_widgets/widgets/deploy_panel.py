@@ -10,8 +10,10 @@ A thin view over the deploy backend: *Write* is one call of
 from __future__ import annotations
 
 import base64
+import contextlib
 import mimetypes
 import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ..deploy.archive import extract_model_archive
 from ..deploy.eas_service import MODEL_PATH_PLACEHOLDER, service_name_problem
 from ..deploy.kit import DeploymentKit, deployment_files, deployment_kit, deployment_targets
 from ..deploy.replay import replay_warmup
@@ -91,7 +94,8 @@ class DeployPanel(widgets.VBox):
     Examples
     --------
     >>> panel = DeployPanel()                                    # doctest: +SKIP
-    >>> panel.set_model(read_saved_model("export/digits/1"), runtime="eas:tensorflow_cpu_1.15")
+    >>> info = read_saved_model("export/digits/1")               # doctest: +SKIP
+    >>> panel.set_model(info, runtime="eas:tensorflow_cpu_1.15")  # doctest: +SKIP
     >>> panel.service_name.value = "digits"                      # doctest: +SKIP
     >>> panel.write_button.click(); panel.kit.files              # doctest: +SKIP
     >>> panel.replay_button.click(); [r.ok for r in panel.replayed]  # doctest: +SKIP
@@ -274,8 +278,9 @@ class DeployPanel(widgets.VBox):
         return kit
 
     def replay(self) -> list[TryResult]:
-        """What the Replay warm-up button does: serve the export on the preview server,
-        send it the kit's warm-up requests as the target's server does, stop the server.
+        """What the Replay warm-up button does: serve the model on the preview server (for
+        EAS, the model archive unpacked, as EAS unpacks it), send it the kit's warm-up
+        requests as the target's server does, stop the server.
 
         Returns
         -------
@@ -290,9 +295,13 @@ class DeployPanel(widgets.VBox):
 
         protocol = REPLAY_PROTOCOLS[kit.target.server]
         self.replay_button.disabled = True
-        self.status.value = note_html(f"Starting a preview server for {kit.path}…")
+        archive = kit.files.get("archive")
+        serving = f"{archive.name} unpacked" if archive else kit.path
+        self.status.value = note_html(f"Starting a preview server for {serving}…")
         try:
-            with serve(kit.path) as server:
+            with contextlib.ExitStack() as stack:
+                served = kit.path if archive is None else _unpacked(archive, stack)
+                server = stack.enter_context(serve(served))
                 answers = replay_warmup(info, kit.requests, server, protocol=protocol)
         except Exception as error:  # shown in place
             self._fail(error)
@@ -305,10 +314,12 @@ class DeployPanel(widgets.VBox):
         sent = (f"{count_text(len(answers), 'warm-up request')} sent by "
                 f"{'the EAS protocol' if protocol == 'eas' else 'TF Serving REST'}")
         if refused:
-            self._fail(DeployError(f"The preview server refused {refused} of the {sent}."))
+            self._fail(DeployError(f"The preview server ({serving}) refused {refused} of the "
+                                   f"{sent}."))
         else:
             every = "the" if len(answers) == 1 else "all"
-            self.status.value = ok_html(f"The preview server answered {every} {sent}.")
+            self.status.value = ok_html(f"The preview server ({serving}) answered {every} "
+                                        f"{sent}.")
         return answers
 
     # Helpers ---------------------------------------------------------------------------
@@ -456,6 +467,12 @@ def replay_html(requests: Sequence[WarmupRequest], answers: Sequence[TryResult])
                     f"<td>{said}</td></tr>")
     return ("<table><thead><tr><th>request</th><th>signature</th><th>rows</th><th>time</th>"
             f"<th>answer</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _unpacked(archive: Path, stack: contextlib.ExitStack) -> Path:
+    """The model archive unpacked into a temporary folder that ``stack`` removes."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="smw-archive-")))
+    return extract_model_archive(archive, folder / "model")
 
 
 def _by_folder(paths: Iterable[Path]) -> dict[str, list[Path]]:
