@@ -21,7 +21,6 @@ Ratios come from one run of this script on this machine; nothing here asserts a 
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _sections import run_sections
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -164,14 +164,7 @@ SECTIONS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--section", choices=sorted(SECTIONS), action="append",
-                        help="run only this section (repeatable); all by default")
-    args = parser.parse_args()
-    for name in args.section or list(SECTIONS):
-        SECTIONS[name](args.repeat)
-
+    run_sections(__doc__.splitlines()[0], SECTIONS, repeat=5)
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,6 @@ op registry.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -35,6 +34,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _sections import run_sections
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -251,14 +252,7 @@ SECTIONS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--section", choices=sorted(SECTIONS), action="append",
-                        help="run only this section (repeatable); all by default")
-    args = parser.parse_args()
-    for name in args.section or list(SECTIONS):
-        SECTIONS[name](args.repeat)
-
+    run_sections(__doc__.splitlines()[0], SECTIONS, repeat=3)
 
 if __name__ == "__main__":
     main()
