@@ -60,6 +60,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLabServer]:
         shutil.copy(notebook, root)
     write_notebook(root / "inspect_keras_export.ipynb", KERAS_EXPORT_CELL, INSPECT_CELL)
     write_notebook(root / "large_tf1_graph.ipynb", LARGE_GRAPH_CELL, LARGE_GRAPH_WIDGET_CELL)
+    write_notebook(root / "deploy_keras_export.ipynb", DEPLOY_EXPORT_CELL, DEPLOY_INSPECT_CELL)
     with JupyterLabServer(root, tmp_path_factory.mktemp("lab-scratch")) as server:
         yield server
 
@@ -341,6 +342,59 @@ def test_filter_box_narrows_the_candidates_of_a_large_graph_as_the_user_types(
     expect(outputs.get_by_title("The alias a client uses for Relu_999:0")).to_have_value(
         "relu_999")
     take_screenshot(widget, "4_filter_large_graph")
+    assert tab.console_errors == []
+
+
+# --- Scenario 6: write an EAS deployment kit from the Deploy tab ------------------------
+
+DEPLOY_EXPORT_CELL = KERAS_EXPORT_CELL.replace("models/keras_export", "models/deploy_demo/1")
+
+DEPLOY_INSPECT_CELL = """\
+import savedmodel_widgets as smw
+
+smw.InspectWidget("models/deploy_demo")"""
+
+
+@pytest.fixture
+def deploy_kit_tab(browser: object, lab: JupyterLabServer) -> Iterator[NotebookTab]:
+    with open_notebook(browser, lab, "deploy_keras_export.ipynb") as tab:
+        yield tab
+
+
+def test_deploy_tab_writes_an_eas_kit_and_offers_its_files(deploy_kit_tab: NotebookTab,
+                                                            lab: JupyterLabServer) -> None:
+    tab = deploy_kit_tab
+    tab.run_all()
+    assert tab.error_outputs() == []
+    widget = tab.widget("smw.InspectWidget")
+    widget.get_by_role("tab", name="Deploy").click()
+    choose_option(widget.get_by_label("Target", exact=True), "EAS tensorflow_cpu_1.15")
+    name = widget.get_by_label("Service name")
+    type_into(name, "Demo")
+    expect(widget.get_by_text("the service name 'Demo' starts with 'D'")).to_be_visible()
+    write = widget.get_by_role("button", name="Write")
+    expect(write).to_be_disabled()
+    type_into(name, "keras_demo")
+    expect(write).to_be_enabled()
+    write.click()
+    expect(widget.get_by_text(re.compile(r"^Wrote 3 files for EAS tensorflow_cpu_1\.15"))
+           ).to_be_visible(timeout=EXPORT_SECONDS_MS)
+    for code in ("model-path-placeholder", "processor-refuses-model"):  # the kit's checks
+        expect(widget.get_by_text(code, exact=True)).to_be_visible()
+
+    links = widget.locator("a[download]")
+    names = links.evaluate_all("links => links.map(a => a.getAttribute('download'))")
+    assert any(link_name.endswith(".json") for link_name in names), names
+    json_link = links.filter(has_text=re.compile(r"\.json$"))
+    with tab.page.expect_download() as download:
+        json_link.click()
+    written = next(lab.root.rglob(json_link.inner_text()))
+    assert download.value.path().read_bytes() == written.read_bytes()
+    assert '"keras_demo"' in written.read_text()
+    deploy_tab = widget.locator(".widget-vbox", has=tab.page.get_by_label("Service name")
+                                ).filter(has=tab.page.get_by_text(re.compile(r"^Wrote "))).last
+    tab.page.set_viewport_size({"width": 1280, "height": 3200})  # the tab with its kit
+    take_screenshot(deploy_tab, "6_deploy_eas_kit")
     assert tab.console_errors == []
 
 

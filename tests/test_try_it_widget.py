@@ -28,7 +28,7 @@ def test_export_widget_tries_its_export_by_eas_with_a_notebook_array(tmp_path):
     assert panel.start_button.disabled  # nothing exported yet
     widget.export_button.click()
     assert widget.result is not None
-    assert widget.results.tabs.titles[-1] == "Try it"
+    assert widget.results.tabs.titles[-2:] == ("Try it", "Deploy")
     assert list(panel.signature.options) == ["serving_default"]
     assert list(panel.input_choices["image"].options) == [SAMPLE, "rows"]
 

@@ -6,6 +6,7 @@ from html import escape
 
 from ..errors import (
     ModelCodeNeededError,
+    SavedModelWidgetsError,
     TargetExistsError,
     UnknownCustomObjectError,
     UntrustedCodeError,
@@ -32,6 +33,15 @@ def error_text(error: BaseException) -> str:
         if isinstance(error, error_class):
             return f"{message}\n{hint}"
     return message
+
+
+def failure_text(error: BaseException) -> str:
+    """:func:`error_text`, after the exception's class name when it is none of the
+    project's own errors (an unexpected failure, shown in place all the same)."""
+    text = error_text(error)
+    if isinstance(error, SavedModelWidgetsError):
+        return text
+    return f"{type(error).__name__}: {text}"
 
 
 def error_html(text: str) -> str:

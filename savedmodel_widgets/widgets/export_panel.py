@@ -9,13 +9,13 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..errors import SavedModelWidgetsError
 from ..exporter import export
 from ..sources import Source, open_source
 from ..spec import ExportProgress, ExportResult, ExportSpec, holds_files, target_path
 from ..verifier import VerifyReport
 from ._close import close_tree
-from ._status import error_html, error_text, note_html, ok_html
+from ._status import error_html, failure_text, note_html, ok_html
+from .deploy_panel import DeployPanel
 from .result_view import ResultView
 from .signature_editor import SignatureList
 from .target_options import TargetOptions
@@ -67,6 +67,8 @@ class ExportPanel(widgets.VBox):
         self.results = ResultView(["files", "signatures", "checks", "verification", "code"])
         self.try_it = TryItPanel(getattr(self, "namespace", None))
         self.results.add_tab("try", "Try it", self.try_it)
+        self.deploy = DeployPanel(getattr(self, "namespace", None))
+        self.results.add_tab("deploy", "Deploy", self.deploy)
         self.editor = widgets.VBox(
             [self.signatures_box, self.target, self.target_note,
              widgets.HBox([self.export_button, self.progress]), self.status],
@@ -156,6 +158,7 @@ class ExportPanel(widgets.VBox):
         self.status.value = ""
         self.results.clear()
         self.try_it.set_model(None)
+        self.deploy.set_model(None)
         replaced, self.signature_list = self.signature_list, None
         self.signatures_box.children = []
         if replaced is not None:
@@ -237,9 +240,7 @@ class ExportPanel(widgets.VBox):
         self._update_spec()
 
     def _fail(self, error: BaseException) -> None:
-        text = error_text(error)
-        if not isinstance(error, SavedModelWidgetsError):
-            text = f"{type(error).__name__}: {text}"
+        text = failure_text(error)
         self.error = text
         self.status.value = error_html(text)
 
@@ -249,6 +250,7 @@ class ExportPanel(widgets.VBox):
         self.results.show_info(result.info, runtime=result.spec.runtime)
         self.results.show_code(result.code)
         self.try_it.set_model(result.info)
+        self.deploy.set_model(result.info, runtime=result.spec.runtime)
         self.results.select("signatures")
         report = result.report
         if report is None:

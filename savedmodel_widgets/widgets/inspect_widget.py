@@ -17,6 +17,7 @@ from ..savedmodel.reader import read_saved_model
 from ..verifier import VerifyReport, verify
 from ._found import placeholder_text, same_path, show_path
 from ._status import error_html, error_text, note_html, ok_html
+from .deploy_panel import DeployPanel
 from .result_view import ResultView
 from .target_options import runtime_dropdown
 from .try_it import TryItPanel
@@ -96,6 +97,8 @@ class InspectWidget(widgets.VBox):
         self.view = ResultView(SECTIONS)
         self.try_it = TryItPanel()
         self.view.add_tab("try", "Try it", self.try_it)
+        self.deploy = DeployPanel()
+        self.view.add_tab("deploy", "Deploy", self.deploy)
         super().__init__([
             self.title,
             widgets.HBox([self.path_text, self.version]),
@@ -141,6 +144,7 @@ class InspectWidget(widgets.VBox):
     def _on_runtime(self, change: dict[str, Any]) -> None:
         if self.info is not None:
             self.view.set("checks", render_all_checks(self.info, runtime=change["new"]))
+        self.deploy.suggest_target(change["new"])
 
     def _on_refresh(self, _button: widgets.Button) -> None:
         self.refresh_found()
@@ -238,6 +242,7 @@ class InspectWidget(widgets.VBox):
             self.view.set("verification", note_html(NOT_VERIFIED))
         self._show_versions(info)
         self.try_it.set_model(info)
+        self.deploy.set_model(info, runtime=self.runtime.value)
         self.status.value = error_html(error) if error else ""
         self.verify_button.disabled = info is None
         self.error = error

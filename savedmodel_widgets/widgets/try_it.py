@@ -15,21 +15,18 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from ..errors import SavedModelWidgetsError
 from ..savedmodel.info import DEFAULT_SIGNATURE, PREDICT_METHOD, SavedModelInfo, Signature
 from ..serving.client_code import sample_inputs
 from ..serving.grpc_service import GRPC_INSTALL_HINT, grpc_available
 from ..serving.try_request import TryResult, try_request
-from ._close import close_tree
-from ._namespace import notebook_namespace
 from ._status import error_html, error_text, note_html, ok_html
+from .input_choices import SAMPLE, InputChoices, notebook_arrays
 
 __all__ = [
     "SAMPLE",
     "TryItPanel",
 ]
-
-SAMPLE = "sample values"
-"""The input choice that sends the generated sample values."""
 
 PROTOCOL_CHOICES = (("TF Serving REST", "rest"), ("TF Serving gRPC", "grpc"), ("EAS", "eas"))
 
@@ -72,10 +69,9 @@ class TryItPanel(widgets.VBox):
         self.signature = widgets.Dropdown(description="Signature")
         self.protocol = widgets.ToggleButtons(options=PROTOCOL_CHOICES, value="rest",
                                               description="Protocol")
-        self.inputs_box = widgets.VBox()
+        self.inputs_box = InputChoices()
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
                                              tooltip="List the notebook's arrays again")
-        self.input_choices: dict[str, widgets.Dropdown] = {}
         self.send_button = widgets.Button(description="Send", icon="paper-plane",
                                           button_style="primary", disabled=True)
         self.status = widgets.HTML()
@@ -148,7 +144,13 @@ class TryItPanel(widgets.VBox):
         signature = self._signature()
         if self.server is None or signature is None:
             return None
-        arrays, expressions = self._chosen_inputs(signature)
+        try:
+            chosen = self.inputs_box.chosen_arrays(self.namespace)
+        except SavedModelWidgetsError as error:
+            self._fail(error)
+            return None
+        arrays = {**sample_inputs(signature), **chosen}
+        expressions = self.inputs_box.chosen()
         result = try_request(self.server, signature, self.protocol.value, arrays,
                              expressions=expressions, token=self.token.value.strip() or None)
         self.result = result
@@ -184,32 +186,17 @@ class TryItPanel(widgets.VBox):
             return None
         return self.info.signature(self.signature.value)
 
+    @property
+    def input_choices(self) -> dict[str, widgets.Dropdown]:
+        """``{input alias: its dropdown}``: sample values or a notebook array."""
+        return self.inputs_box.dropdowns
+
     def refresh_inputs(self) -> None:
         """One input chooser per input of the signature: sample values or a notebook array."""
         signature = self._signature()
-        namespace = notebook_namespace(self.namespace)
-        arrays = sorted(name for name, value in namespace.items()
-                        if isinstance(value, np.ndarray) and not name.startswith("_"))
-        replaced = list(self.input_choices.values())
-        self.input_choices = {
-            tensor.alias: widgets.Dropdown(options=[SAMPLE, *arrays], value=SAMPLE,
-                                           description=tensor.alias)
-            for tensor in (signature.inputs if signature else ())
-        }
-        self.inputs_box.children = list(self.input_choices.values())
-        for dropdown in replaced:
-            close_tree(dropdown)
+        self.inputs_box.show([t.alias for t in signature.inputs] if signature else [],
+                             notebook_arrays(self.namespace))
         self.send_button.disabled = not self.serving or signature is None
-
-    def _chosen_inputs(self, signature: Signature) -> tuple[dict[str, Any], dict[str, str]]:
-        arrays: dict[str, Any] = sample_inputs(signature)
-        expressions: dict[str, str] = {}
-        namespace = notebook_namespace(self.namespace)
-        for alias, choice in self.input_choices.items():
-            if choice.value != SAMPLE:
-                arrays[alias] = namespace[choice.value]
-                expressions[alias] = choice.value
-        return arrays, expressions
 
     def _fail(self, error: BaseException) -> None:
         self.error = error_text(error)
