@@ -92,6 +92,11 @@ class DeploymentKit:
     service: EasService | None = None
     requests: tuple[WarmupRequest, ...] = ()
 
+    def __repr__(self) -> str:
+        files = ", ".join(f"{role}={str(path)!r}" for role, path in self.files.items())
+        return (f"DeploymentKit({self.target.name!r}, {'ready' if self.ready else 'not ready'},"
+                f" {files})")
+
     @property
     def ready(self) -> bool:
         """True when no check found an error."""
