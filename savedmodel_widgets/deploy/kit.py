@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from ..errors import DeployError
 from ..runtimes.catalogue import Runtime, get_runtime, runtimes
-from ..savedmodel.finding import Finding
+from ..savedmodel.finding import LEVELS, Finding
 from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.reader import read_saved_model
 from ..savedmodel.runtime_checks import RUNTIME_CODES
@@ -137,7 +137,7 @@ class DeploymentKit:
                    else "<b style='color:#cf222e'>not ready</b>")
         rows = "".join(
             f"<tr><td>{escape(ROLE_TITLES.get(role, role))}</td><td><code>{escape(str(path))}"
-            f"</code></td><td style='text-align:right'>{_size(path)}</td></tr>"
+            f"</code></td><td style='text-align:right;white-space:nowrap'>{_size(path)}</td></tr>"
             for role, path in self.files.items())
         findings = "".join(
             f"<li><b>{escape(f.level)}</b> <code>{escape(f.code)}</code>: {escape(f.message)}"
@@ -377,7 +377,7 @@ def _write_eas_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path
         "Call it with the EAS SDK: the Try it tab's EAS code, with the service's endpoint and "
         "token.",
     ]
-    return DeploymentKit(info.path, runtime, dict(files), tuple(findings), tuple(steps),
+    return DeploymentKit(info.path, runtime, dict(files), _by_level(findings), tuple(steps),
                          "", service, (request,))
 
 
@@ -423,7 +423,7 @@ def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str
         f"Check that it loaded the model: curl http://localhost:8501/v1/models/{name}",
         "Send a request: the Try it tab's REST or gRPC code, with the server's address.",
     ]
-    return DeploymentKit(info.path, runtime, dict(files), tuple(findings), tuple(steps),
+    return DeploymentKit(info.path, runtime, dict(files), _by_level(findings), tuple(steps),
                          docker, None, tuple(requests))
 
 
@@ -438,6 +438,11 @@ def _model_findings(info: SavedModelInfo, runtime: Runtime,
                                runtime=runtime.name)
             if result.level != "info"
             and not (result.level == "error" and result.code in besides)]
+
+
+def _by_level(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """Errors first, then warnings, then notes; in their order within a level."""
+    return tuple(sorted(findings, key=lambda finding: LEVELS.index(finding.level)))
 
 
 def _size(path: Path) -> str:
