@@ -70,6 +70,9 @@ def add_deploy_parser(commands: Any) -> None:
                          help="the name TF Serving serves it under (default: its folder's)")
     serving.add_argument("--version-policy", default="latest", metavar="POLICY",
                          help="latest, all, or version numbers such as 1,3 (default: latest)")
+    serving.add_argument("--also", action="append", default=[], metavar="MODEL_DIR",
+                         help="another model to serve beside it, in the same models folder "
+                         "(models.config lists it under its folder's name); repeat for more")
 
 
 def run_deploy(args: argparse.Namespace) -> int:
@@ -84,7 +87,8 @@ def run_deploy(args: argparse.Namespace) -> int:
             rows_per_request=args.rows_per_request, service_name=args.service_name,
             model_path=args.model_path, instances=args.instances, cpu=args.cpu,
             memory=args.memory, archive_format=args.archive, model_name=args.model_name,
-            version_policy=_version_policy(args.version_policy), overwrite=args.overwrite)
+            version_policy=_version_policy(args.version_policy), more_models=args.also,
+            overwrite=args.overwrite)
     except (SavedModelWidgetsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return _EXIT_BAD_INPUT

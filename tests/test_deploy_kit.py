@@ -110,6 +110,32 @@ def test_tfserving_kit_writes_warmup_config_and_docker_line(fresh_models):
                                models[2].predict(images, verbose=0), atol=1e-5)
 
 
+def test_one_models_config_serves_several_models(fresh_models, tmp_path):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    root, _ = fresh_models
+    kit = smw.deployment_kit(root / KERAS_NAME / "2", "tfserving:2.21", version_policy="all",
+                             more_models=[root / EAS_NAME])
+    config = text_format.Parse(kit.files["models_config"].read_text(),
+                               model_server_config_pb2.ModelServerConfig())
+    served = {(c.name, c.base_path, c.model_version_policy.WhichOneof("policy_choice"))
+              for c in config.model_config_list.config}
+    assert served == {(KERAS_NAME, f"/models/{KERAS_NAME}", "all"),
+                      (EAS_NAME, f"/models/{EAS_NAME}", "all")}
+    assert "--model_config_file=/models/models.config" in kit.docker_command
+    assert f"v1/models/{EAS_NAME}" in kit.summary()
+
+    elsewhere = tmp_path / "elsewhere" / "other"
+    shutil.copytree(root / EAS_NAME, elsewhere)
+    with pytest.raises(DeployError, match="the folder the docker line mounts"):
+        smw.deployment_kit(root / KERAS_NAME / "2", "tfserving:2.21", overwrite=True,
+                           more_models=[elsewhere])
+    with pytest.raises(DeployError, match="Two models are named"):
+        smw.deployment_kit(root / KERAS_NAME / "2", "tfserving:2.21", overwrite=True,
+                           model_name=EAS_NAME, more_models=[root / EAS_NAME / "1"])
+
+
 def test_a_second_kit_is_refused_until_overwrite(classifier, tmp_path):
     root, _ = classifier
     export = root / EAS_NAME / "1"
@@ -176,12 +202,13 @@ def test_cli_deploy_eas_then_refuses_then_overwrites(classifier, tmp_path, capsy
 def test_cli_deploy_tfserving_prints_the_docker_line(fresh_models, capsys):
     root, _ = fresh_models
     code = main(["deploy", str(root / KERAS_NAME / "1"), "--tfserving", "2.21",
-                 "--version-policy", "1,2"])
+                 "--version-policy", "1,2", "--also", str(root / EAS_NAME)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "docker run" in out and "tensorflow/serving:2.21.0" in out
     config = (root / "models.config").read_text()
     assert "versions: 1" in config and "versions: 2" in config
+    assert f'name: "{EAS_NAME}"' in config
 
 
 def test_cli_deploy_bad_usage(classifier, capsys):

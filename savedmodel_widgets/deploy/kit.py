@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import DeployError
 from ..runtimes.catalogue import Runtime, get_runtime, runtimes
@@ -29,6 +29,9 @@ from ..savedmodel.runtime_checks import RUNTIME_CODES
 from ._files import refuse_existing
 from .eas_service import MODEL_PATH_PLACEHOLDER, EasService, processor_for
 from .requests import WarmupRequest, warmup_requests
+
+if TYPE_CHECKING:
+    from .tfserving_config import ModelConfig
 
 __all__ = [
     "ARCHIVE_FORMATS",
@@ -250,6 +253,7 @@ def deployment_kit(
     archive_format: ArchiveFormat = "tar.gz",
     model_name: str | None = None,
     version_policy: str | Sequence[int] = "latest",
+    more_models: Sequence[str | os.PathLike[str]] = (),
     overwrite: bool = False,
 ) -> DeploymentKit:
     """Write the files that deploy a SavedModel on EAS or TF Serving, and check them.
@@ -283,6 +287,10 @@ def deployment_kit(
         The name TF Serving serves the model under (default: its base folder's name).
     version_policy : "latest", "all" or sequence of int
         Which versions TF Serving loads (``models.config``).
+    more_models : sequence of str or os.PathLike
+        Other models TF Serving serves beside this one, each an export in a version folder
+        or a model folder holding them, in the same models folder; ``models.config`` lists
+        each under its folder's name with the same version policy.
     overwrite : bool
         Replace files of an earlier kit; without it an existing file stops the call
         before anything is written.
@@ -316,8 +324,9 @@ def deployment_kit(
                                instances, cpu, memory)
         refuse_existing(files.values(), overwrite)
         return _write_eas_kit(info, runtime, files, service, requests)
+    configs = _model_configs(info, model_name, version_policy, more_models)
     refuse_existing(files.values(), overwrite)
-    return _write_tfserving_kit(info, runtime, files, requests, model_name, version_policy)
+    return _write_tfserving_kit(info, runtime, files, requests, configs)
 
 
 def _eas_service(info: SavedModelInfo, runtime: Runtime, files: Mapping[str, Path],
@@ -381,35 +390,70 @@ def _write_eas_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path
                          "", service, (request,))
 
 
-def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path],
-                         requests: list[WarmupRequest], model_name: str | None,
-                         version_policy: str | Sequence[int]) -> DeploymentKit:
-    from .tfserving_config import (
-        ModelConfig,
-        VersionPolicy,
-        docker_run_command,
-        versioned_layout,
-        write_model_server_config,
-    )
-    from .tfserving_warmup import check_tfserving_warmup, write_tfserving_warmup
+def _model_configs(info: SavedModelInfo, model_name: str | None,
+                   version_policy: str | Sequence[int],
+                   more_models: Sequence[str | os.PathLike[str]]) -> list[ModelConfig]:
+    """The ``models.config`` entries: this export's model first, then ``more_models``.
 
-    base, folder_name, _ = versioned_layout(Path(info.path))
-    name = model_name or folder_name
-    policy: VersionPolicy = (tuple(version_policy) if not isinstance(version_policy, str)
-                             else "all" if version_policy == "all" else "latest")
+    Raises
+    ------
+    DeployError
+        For an unknown policy, a model outside this model's models folder, or two models
+        of one name.
+    """
+    from .tfserving_config import ModelConfig, VersionPolicy, versioned_layout
+
     if isinstance(version_policy, str) and version_policy not in ("latest", "all"):
         raise DeployError(f"version_policy {version_policy!r} is unknown; use 'latest', 'all' "
                           "or version numbers.")
-    models_root = base.parent
-    config = ModelConfig(name, f"/models/{base.name}", policy)
+    policy: VersionPolicy = (tuple(version_policy) if not isinstance(version_policy, str)
+                             else "all" if version_policy == "all" else "latest")
+    base, folder_name, _ = versioned_layout(Path(info.path))
+    configs = [ModelConfig(model_name or folder_name, f"/models/{base.name}", policy)]
+    for other in more_models:
+        folder = _model_folder(Path(other))
+        if folder.parent != base.parent:
+            raise DeployError(
+                f"{folder} is not in {base.parent}, the folder the docker line mounts at "
+                f"/models; move or copy it there ({base.parent / folder.name}).")
+        configs.append(ModelConfig(folder.name, f"/models/{folder.name}", policy))
+    names = [config.name for config in configs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise DeployError(f"Two models are named {twice[0]!r}; TF Serving needs a name per "
+                          "model: give model_name=, or leave out the repeated folder.")
+    return configs
+
+
+def _model_folder(path: Path) -> Path:
+    """The model folder of an export in a version folder, or of a folder of versions."""
+    from .tfserving_config import versioned_layout
+
+    if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+        return versioned_layout(path)[0]
+    if path.is_dir() and any(child.name.isdigit() for child in path.iterdir()):
+        return path.absolute()
+    raise DeployError(f"{path} is neither an export in a numbered version folder nor a model "
+                      "folder holding numbered versions.")
+
+
+def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path],
+                         requests: list[WarmupRequest],
+                         configs: list[ModelConfig]) -> DeploymentKit:
+    from .tfserving_config import docker_run_command, write_model_server_config
+    from .tfserving_warmup import check_tfserving_warmup, write_tfserving_warmup
+
+    name = configs[0].name
+    models_root = Path(info.path).absolute().parent.parent
     write_tfserving_warmup(info.path, requests, model_name=name, overwrite=True)
-    write_model_server_config(files["models_config"], [config], overwrite=True)
+    write_model_server_config(files["models_config"], configs, overwrite=True)
     fresh = read_saved_model(info.path)
     findings = [*check_tfserving_warmup(fresh), *_model_findings(fresh, runtime)]
-    if files["models_config"].parent.absolute() == models_root.absolute():
-        docker = docker_run_command(models_root, [config], runtime.release)
+    if files["models_config"].parent.absolute() == models_root:
+        docker = docker_run_command(models_root, configs, runtime.release)
     else:  # the container sees only the models folder: serve by name, the latest version
-        docker = docker_run_command(models_root, base.name, runtime.release)
+        docker = docker_run_command(models_root, Path(info.path).absolute().parent.name,
+                                    runtime.release)
         findings.append(Finding(
             "info", "models-config-outside-models-folder",
             f"{files['models_config']} is outside {models_root}, which the docker line "
@@ -420,7 +464,8 @@ def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str
         f"Copy the folder {models_root} to the serving machine; the warm-up records travel "
         f"inside the export ({files['tfserving_warmup'].relative_to(models_root)}).",
         f"Start TF Serving {runtime.release}: {docker}",
-        f"Check that it loaded the model: curl http://localhost:8501/v1/models/{name}",
+        "Check that it loaded the model: "
+        + " ; ".join(f"curl http://localhost:8501/v1/models/{c.name}" for c in configs),
         "Send a request: the Try it tab's REST or gRPC code, with the server's address.",
     ]
     return DeploymentKit(info.path, runtime, dict(files), _by_level(findings), tuple(steps),
