@@ -46,9 +46,10 @@ __all__ = [
     "replay_html",
 ]
 
-DOWNLOAD_LIMIT = 20_000_000
+DOWNLOAD_LIMIT = 5_000_000
 """Files up to this many bytes are offered as download links; a larger one (a big model
-archive) is named by its path instead."""
+archive) is named by its path instead. A link carries the file in the widget's state
+(a third larger, as base64), which a saved notebook keeps."""
 
 ARCHIVE_FORMATS = ((".tar.gz", "tar.gz"), (".zip", "zip"))
 
