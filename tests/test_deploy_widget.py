@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from serving_models import build_keras_classifier, write_keras_classifier
+from serving_models import build_keras_classifier, sample_images, write_keras_classifier
 from widget_helpers import html_text, quiet
 
 from savedmodel_widgets.deploy.eas_service import service_name_problem
@@ -131,7 +131,8 @@ def test_inspect_widget_writes_an_eas_kit_refuses_to_replace_it_then_replaces_it
 def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserving_kit(
         tmp_path, tf):
     model = build_keras_classifier(seed=5)
-    widget = quiet(ExportWidget(namespace={"model": model}), tmp_path / "model")
+    rows = sample_images(3)
+    widget = quiet(ExportWidget(namespace={"model": model, "rows": rows}), tmp_path / "model")
     panel = widget.deploy
     assert widget.results.tabs.titles[-1] == "Deploy"
     assert panel.info is None and panel.write_button.disabled
@@ -148,6 +149,9 @@ def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserv
     assert list(panel.version_policy.options)[-1] == ("version 1 only", (1,))
     panel.version_policy.value = (1,)
     panel.out.value = str(tmp_path / "serving")
+    for choices in panel.input_choices.values():
+        choices.dropdowns["image"].value = "rows"
+    panel.rows_per_request.value = 1  # a request per row
     panel.write_button.click()
     kit = panel.kit
     assert panel.error == "" and kit is not None, panel.error
@@ -155,7 +159,8 @@ def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserv
     warmup = kit.files["tfserving_warmup"]
     assert warmup.parent.parent.resolve() == widget.result.path.resolve()
     records = list(tf.data.TFRecordDataset(str(warmup)).as_numpy_iterator())
-    assert len(records) == len(kit.requests) >= 1
+    assert len(records) == len(kit.requests) == 3 * len(panel.input_choices)
+    assert {request.batch_size for request in kit.requests} == {1}
     assert [request.signature_name for request in read_tfserving_warmup(warmup)] == [
         request.signature_name for request in kit.requests]
     config = kit.files["models_config"]
@@ -171,7 +176,7 @@ def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserv
     assert [answer.ok for answer in panel.replayed] == [True] * len(kit.requests), \
         [answer.error for answer in panel.replayed]
     assert {answer.protocol for answer in panel.replayed} == {"rest"}
-    assert html_text(panel.status.value).endswith(" warm-up request sent by TF Serving REST.")
+    assert html_text(panel.status.value).endswith(" all 3 warm-up requests sent by TF Serving REST.")
     for request, answer in zip(kit.requests, panel.replayed, strict=True):
         assert_allclose(answer.outputs["scores"], np.asarray(model(request.inputs["image"])),
                         **TOLERANCE)

@@ -26,7 +26,7 @@ from ..deploy.archive import extract_model_archive
 from ..deploy.eas_service import MODEL_PATH_PLACEHOLDER, service_name_problem
 from ..deploy.kit import DeploymentKit, deployment_files, deployment_kit, deployment_targets
 from ..deploy.replay import replay_warmup
-from ..deploy.requests import WarmupRequest, predict_signatures
+from ..deploy.requests import MAX_WARMUP_REQUESTS, WarmupRequest, predict_signatures
 from ..errors import DeployError
 from ..runtimes.catalogue import Runtime, get_runtime
 from ..savedmodel.info import DEFAULT_SIGNATURE, SavedModelInfo
@@ -143,7 +143,13 @@ class DeployPanel(widgets.VBox):
         self.version_policy = widgets.Dropdown(
             description="Load", layout=_WIDE, style=_LABEL,
             tooltip="Which versions TF Serving loads (models.config's version policy)")
-        self.tfserving_options = widgets.VBox([self.model_name, self.version_policy])
+        self.rows_per_request = widgets.BoundedIntText(
+            0, min=0, max=MAX_WARMUP_REQUESTS, description="Rows per request", layout=_NUMBER,
+            style=_LABEL,
+            tooltip="Split the warm-up arrays into requests of this many rows (1: a request "
+                    "per example); 0 sends each signature's rows in one request")
+        self.tfserving_options = widgets.VBox([self.model_name, self.version_policy,
+                                               self.rows_per_request])
         self.warmup_signature = widgets.Dropdown(
             description="Warm up", layout=_WIDE, style=_LABEL,
             tooltip="The signature the warm-up requests call; EAS's warm-up file holds one "
@@ -180,7 +186,7 @@ class DeployPanel(widgets.VBox):
         """Every control whose ``value`` changes what Write writes (the inputs aside)."""
         return (self.target, self.service_name, self.model_path, self.instances, self.cpu,
                 self.memory, self.archive_format, self.model_name, self.version_policy,
-                self.warmup_signature, self.out, self.overwrite)
+                self.rows_per_request, self.warmup_signature, self.out, self.overwrite)
 
     def _wire(self) -> None:
         for control in self.choices:
@@ -342,7 +348,8 @@ class DeployPanel(widgets.VBox):
                            memory=self.memory.value, archive_format=self.archive_format.value)
         else:
             options.update(model_name=self.model_name.value.strip() or None,
-                           version_policy=self.version_policy.value)
+                           version_policy=self.version_policy.value,
+                           rows_per_request=self.rows_per_request.value or None)
         return options
 
     def _server(self) -> str:
