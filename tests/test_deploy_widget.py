@@ -176,7 +176,8 @@ def test_export_widget_passes_its_export_to_the_deploy_tab_which_writes_a_tfserv
     assert [answer.ok for answer in panel.replayed] == [True] * len(kit.requests), \
         [answer.error for answer in panel.replayed]
     assert {answer.protocol for answer in panel.replayed} == {"rest"}
-    assert html_text(panel.status.value).endswith(" all 3 warm-up requests sent by TF Serving REST.")
+    assert html_text(panel.status.value).endswith(
+        " all 3 warm-up requests sent by TF Serving REST.")
     for request, answer in zip(kit.requests, panel.replayed, strict=True):
         assert_allclose(answer.outputs["scores"], np.asarray(model(request.inputs["image"])),
                         **TOLERANCE)
