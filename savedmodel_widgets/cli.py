@@ -252,7 +252,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "deploy":
-        return run_deploy(args)
+        ready = run_deploy(args)
+        return EXIT_BAD_INPUT if ready is None else EXIT_OK if ready else EXIT_CHECK_FAILED
     runtime = getattr(args, "runtime", None)
     if runtime is not None:
         try:

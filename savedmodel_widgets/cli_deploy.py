@@ -1,8 +1,9 @@
 """``python -m savedmodel_widgets deploy DIR --eas PROCESSOR | --tfserving RELEASE``.
 
 Writes the deployment kit (:func:`~savedmodel_widgets.deploy.kit.deployment_kit`) and prints
-its files, the checks of them read back, and the next steps. Exit codes as the other
-commands: 0 ready, 1 written but a check found an error, 2 refused (nothing written).
+its files, the checks of them read back, and the next steps. :mod:`savedmodel_widgets.cli`
+turns the outcome into its exit codes: 0 ready, 1 written but a check found an error, 2
+refused (nothing written).
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ __all__ = [
     "add_deploy_parser",
     "run_deploy",
 ]
-
-_EXIT_OK, _EXIT_CHECK_FAILED, _EXIT_BAD_INPUT = 0, 1, 2
-
 
 def add_deploy_parser(commands: Any) -> None:
     """Add the ``deploy`` command to ``python -m savedmodel_widgets``'s sub-commands."""
@@ -75,8 +73,9 @@ def add_deploy_parser(commands: Any) -> None:
                          "(models.config lists it under its folder's name); repeat for more")
 
 
-def run_deploy(args: argparse.Namespace) -> int:
-    """Run ``deploy``; returns the exit code."""
+def run_deploy(args: argparse.Namespace) -> bool | None:
+    """Run ``deploy``: whether the kit written is ready, or None when it was refused
+    (the reason printed to stderr, nothing written)."""
     from .deploy.kit import deployment_kit
 
     target = f"eas:{args.eas}" if args.eas else f"tfserving:{args.tfserving}"
@@ -91,9 +90,9 @@ def run_deploy(args: argparse.Namespace) -> int:
             overwrite=args.overwrite)
     except (SavedModelWidgetsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return _EXIT_BAD_INPUT
+        return None
     print(json.dumps(kit.to_dict(), indent=2) if args.json else kit.summary())
-    return _EXIT_OK if kit.ready else _EXIT_CHECK_FAILED
+    return kit.ready
 
 
 def _load_inputs(path: str) -> dict[str, Any]:

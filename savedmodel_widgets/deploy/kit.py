@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..errors import DeployError
 from ..runtimes.catalogue import Runtime, get_runtime, runtimes
@@ -26,6 +26,7 @@ from ..savedmodel.finding import LEVELS, Finding
 from ..savedmodel.info import SavedModelInfo
 from ..savedmodel.reader import read_saved_model
 from ..savedmodel.runtime_checks import RUNTIME_CODES
+from ..savedmodel.text import format_bytes
 from ._files import refuse_existing
 from .eas_service import MODEL_PATH_PLACEHOLDER, EasService, processor_for
 from .requests import WarmupRequest, warmup_requests
@@ -336,7 +337,7 @@ def _eas_service(info: SavedModelInfo, runtime: Runtime, files: Mapping[str, Pat
     model_path = model_path or f"{folder}/{files['archive'].name}"
     warm_up = f"{folder}/{files['eas_warmup'].name}"
     return EasService(
-        name=service_name or _service_name_from(_model_folder_name(info)),
+        name=service_name or _service_name_from(Path(info.base_path).name),
         processor=processor_for(runtime), model_path=model_path, instances=instances,
         cpu=cpu, memory=memory, gpu=1 if runtime.gpu else 0, warm_up_data_path=warm_up)
 
@@ -346,11 +347,6 @@ def _service_name_from(folder: str) -> str:
     underscores) made from a folder name: ``Digits-v2`` -> ``digits_v2``."""
     name = re.sub(r"[^a-z0-9_]+", "_", folder.lower()).strip("_")
     return name if name[:1].isalpha() else f"model_{name}".rstrip("_")
-
-
-def _model_folder_name(info: SavedModelInfo) -> str:
-    folder = Path(info.path)
-    return folder.parent.name if folder.name.isdigit() else folder.name
 
 
 def _write_eas_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str, Path],
@@ -401,15 +397,13 @@ def _model_configs(info: SavedModelInfo, model_name: str | None,
         For an unknown policy, a model outside this model's models folder, or two models
         of one name.
     """
-    from .tfserving_config import ModelConfig, VersionPolicy, versioned_layout
+    from .tfserving_config import ModelConfig, VersionPolicy
 
-    if isinstance(version_policy, str) and version_policy not in ("latest", "all"):
-        raise DeployError(f"version_policy {version_policy!r} is unknown; use 'latest', 'all' "
-                          "or version numbers.")
-    policy: VersionPolicy = (tuple(version_policy) if not isinstance(version_policy, str)
-                             else "all" if version_policy == "all" else "latest")
-    base, folder_name, _ = versioned_layout(Path(info.path))
-    configs = [ModelConfig(model_name or folder_name, f"/models/{base.name}", policy)]
+    # ModelConfig refuses a policy other than "latest", "all" or version numbers.
+    policy = cast(VersionPolicy, version_policy if isinstance(version_policy, str)
+                  else tuple(version_policy))
+    base = Path(info.base_path)  # the version folder's parent (deployment_files checked it)
+    configs = [ModelConfig(model_name or base.name, f"/models/{base.name}", policy)]
     for other in more_models:
         folder = _model_folder(Path(other))
         if folder.parent != base.parent:
@@ -427,11 +421,12 @@ def _model_configs(info: SavedModelInfo, model_name: str | None,
 
 def _model_folder(path: Path) -> Path:
     """The model folder of an export in a version folder, or of a folder of versions."""
+    from ..savedmodel.layout import model_file, scan_versions
     from .tfserving_config import versioned_layout
 
-    if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+    if model_file(str(path)):
         return versioned_layout(path)[0]
-    if path.is_dir() and any(child.name.isdigit() for child in path.iterdir()):
+    if scan_versions(str(path))[0]:
         return path.absolute()
     raise DeployError(f"{path} is neither an export in a numbered version folder nor a model "
                       "folder holding numbered versions.")
@@ -444,16 +439,15 @@ def _write_tfserving_kit(info: SavedModelInfo, runtime: Runtime, files: dict[str
     from .tfserving_warmup import check_tfserving_warmup, write_tfserving_warmup
 
     name = configs[0].name
-    models_root = Path(info.path).absolute().parent.parent
+    models_root = Path(info.base_path).parent
     write_tfserving_warmup(info.path, requests, model_name=name, overwrite=True)
     write_model_server_config(files["models_config"], configs, overwrite=True)
-    fresh = read_saved_model(info.path)
-    findings = [*check_tfserving_warmup(fresh), *_model_findings(fresh, runtime)]
+    # The checks read nothing under assets.extra: the info read before writing serves.
+    findings = [*check_tfserving_warmup(info), *_model_findings(info, runtime)]
     if files["models_config"].parent.absolute() == models_root:
         docker = docker_run_command(models_root, configs, runtime.release)
     else:  # the container sees only the models folder: serve by name, the latest version
-        docker = docker_run_command(models_root, Path(info.path).absolute().parent.name,
-                                    runtime.release)
+        docker = docker_run_command(models_root, Path(info.base_path).name, runtime.release)
         findings.append(Finding(
             "info", "models-config-outside-models-folder",
             f"{files['models_config']} is outside {models_root}, which the docker line "
@@ -492,13 +486,6 @@ def _by_level(findings: Sequence[Finding]) -> tuple[Finding, ...]:
 
 def _size(path: Path) -> str:
     try:
-        size = float(path.stat().st_size)
+        return format_bytes(path.stat().st_size)
     except OSError:
         return ""
-    if size < 1000:
-        return f"{size:.0f} B"
-    for unit in ("kB", "MB"):
-        size /= 1000
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-    return f"{size / 1000:.1f} GB"
